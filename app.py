@@ -1,0 +1,19 @@
+"""HarmonyLab entry point (also the Hugging Face Spaces entry): ``python app.py``.
+
+Serves on http://127.0.0.1:7860 by default; ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT`` override the
+address (the Docker image and Spaces use 0.0.0.0). Models load lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ui.app import build_app
+
+MAX_UPLOAD = os.environ.get("HARMONYLAB_MAX_UPLOAD", "100mb")
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=int(os.environ.get("HARMONYLAB_CONCURRENCY", "4")))
+    demo.launch(max_file_size=MAX_UPLOAD, show_error=True)

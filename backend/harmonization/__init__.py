@@ -1,0 +1,1 @@
+"""Image harmonization (paper 002): iHarmony4 metrics, composite synthesis, harmonizers."""

@@ -1,0 +1,32 @@
+"""Builds the HarmonyLab Blocks app: five tabs, each built by its own module."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui import annotate, compare2score, harmonize, promptiqa, score
+
+TABS = (
+    ("Harmonize", "tab-harmonize", harmonize),
+    ("Score", "tab-score", score),
+    ("Compare2Score", "tab-compare2score", compare2score),
+    ("PromptIQA", "tab-promptiqa", promptiqa),
+    ("Annotate", "tab-annotate", annotate),
+)
+
+INTRO = (
+    "# HarmonyLab\n"
+    "Harmonize a composite photo, score it with image-quality models, and collect human judgments "
+    "that rank both. Every action here is also an HTTP API endpoint (see *Use via API* below) and a "
+    "command (`python -m backend --help`)."
+)
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="HarmonyLab") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            for label, elem_id, module in TABS:
+                with gr.Tab(label, id=elem_id, elem_id=elem_id):
+                    module.build()
+    return demo

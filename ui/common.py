@@ -1,0 +1,52 @@
+"""Helpers shared by the tabs: turning backend errors into ``gr.Error`` and small formatting utilities."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from backend.errors import HarmonyLabError
+
+
+def user_errors(handler):
+    """Show a backend error's sentence in the UI (and as the API error) instead of a stack trace."""
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except HarmonyLabError as error:
+            raise gr.Error(str(error), print_exception=False) from error
+
+    return wrapper
+
+
+def file_paths(value) -> list[str]:
+    """Paths from a ``gr.File`` value (None, one path, a list of paths, or FileData-like dicts)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else [value]
+    paths = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("path") or item.get("name")
+        elif hasattr(item, "name") and not isinstance(item, str):
+            item = item.name
+        if item:
+            paths.append(str(item))
+    return paths
+
+
+def temporary_file(suffix: str, prefix: str = "harmonylab-") -> Path:
+    """A fresh file path in the temporary directory, for downloads the UI offers."""
+    handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=suffix, delete=False)
+    handle.close()
+    return Path(handle.name)
+
+
+def not_built_yet(what: str) -> None:
+    """One line saying a tab's capability is not built yet (no fake widgets)."""
+    gr.Markdown(f"*Not built yet: {what}.*")
