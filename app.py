@@ -7,6 +7,7 @@ address (the Docker image and Spaces use 0.0.0.0). Models load lazily, on first 
 from __future__ import annotations
 
 import os
+import threading
 
 from ui.app import build_app
 
@@ -14,6 +15,14 @@ MAX_UPLOAD = os.environ.get("HARMONYLAB_MAX_UPLOAD", "100mb")
 
 demo = build_app()
 
+
+def warm_up_imports() -> None:
+    import pyiqa  # noqa: F401
+
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=int(os.environ.get("HARMONYLAB_CONCURRENCY", "4")))
-    demo.launch(max_file_size=MAX_UPLOAD, show_error=True)
+    demo.launch(max_file_size=MAX_UPLOAD, show_error=True, prevent_thread_lock=True)
+    # Import the scoring libraries in the background once the page is served, so the first score is quick;
+    # models themselves are still built lazily, on first use.
+    threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()
+    demo.block_thread()
