@@ -87,7 +87,7 @@ class PairProblem:
     losses: np.ndarray
 
 
-def _validate_counts(counts: np.ndarray, batched: bool) -> np.ndarray:
+def validate_counts(counts: np.ndarray, batched: bool) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.float64)
     expected = 3 if batched else 2
     if counts.ndim != expected or counts.shape[-1] != counts.shape[-2]:
@@ -277,7 +277,7 @@ def fit_pairwise(
     ``standard_errors=False`` skips the O(n^3) covariance (``se`` and ``covariance`` are then NaN).
     """
     prior = _prior_for(model, prior_strength)
-    counts = _validate_counts(counts, batched=False)
+    counts = validate_counts(counts, batched=False)
     problem = _problem_from_dense(counts[None], only_observed=True)
     q, precision, info = _newton(problem, model, prior, tol, max_iter)
     n = counts.shape[0]
@@ -318,7 +318,7 @@ def thurstone_map_batch(
     Meant for small n (Compare2Score: 5 anchors + 1 test image, n = 6).
     """
     prior = _prior_for(model, prior_strength)
-    counts = _validate_counts(counts, batched=True)
+    counts = validate_counts(counts, batched=True)
     if counts.shape[0] == 0:
         return np.zeros((0, counts.shape[-1])), {
             "iterations": np.zeros(0, int), "converged": np.zeros(0, bool),
@@ -334,7 +334,7 @@ def objective(counts: np.ndarray, scores: np.ndarray, model: str = "thurstone",
               prior_strength: float | None = None) -> float:
     """The maximised objective at ``scores`` (for checks against generic optimisers)."""
     prior = _prior_for(model, prior_strength)
-    counts = _validate_counts(counts, batched=False)
+    counts = validate_counts(counts, batched=False)
     problem = _problem_from_dense(counts[None], only_observed=False)
     return float(_objective(problem, np.asarray(scores, dtype=np.float64)[None], model, prior)[0])
 
@@ -343,7 +343,7 @@ def gradient(counts: np.ndarray, scores: np.ndarray, model: str = "thurstone",
              prior_strength: float | None = None) -> np.ndarray:
     """Gradient of ``objective`` (zero at the optimum: the first-order conditions)."""
     prior = _prior_for(model, prior_strength)
-    counts = _validate_counts(counts, batched=False)
+    counts = validate_counts(counts, batched=False)
     problem = _problem_from_dense(counts[None], only_observed=False)
     grad, _ = _gradient_and_precision(problem, np.asarray(scores, dtype=np.float64)[None], model, prior)
     return grad[0]
