@@ -6,7 +6,10 @@ Screening (ITU-R BT.500-13, Annex 2 §2.3.1, as used by HarmonyIQAD):
   ``beta2_j = m4 / m2^2`` over the subjects that rated it. If ``2 <= beta2_j <= 4`` the ratings are
   taken as normal and a rating is an outlier when it lies outside ``u_j +- 2 s_j``; otherwise outside
   ``u_j +- sqrt(20) s_j``. "Outside" is strict, so an item everybody rated alike (``s_j = 0``) yields
-  no outliers; items with one rating yield none either.
+  no outliers; items with one rating yield none either. Note the consequence of the kurtosis switch:
+  one deviant rating among very consistent ones makes the item's ratings peaked (beta2 > 4), so the
+  wide sqrt(20) sd limit applies and the deviant is *not* an outlier; screening bites when the panel
+  itself has ordinary spread.
 * ``rule="fraction"`` (default; what the paper and SPEC.md state): a subject is rejected when more than
   ``max_outlier_fraction`` (5 %) of their ratings are outliers.
 * ``rule="bt500"``: the classical P/Q rule — with ``P`` ratings above and ``Q`` below the interval,
