@@ -1,0 +1,54 @@
+"""Helpers for the benchmark scripts: timing, test photos and writing results to benchmarks/results/."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    import os
+
+    import torch
+
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "torch": torch.__version__, "platform": platform.platform()}
+
+
+def best_seconds(function: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Best-of-``repeats`` wall time of ``function`` after ``warmup`` calls (robust to noise on 2 cores)."""
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def photo_pair(width: int, height: int, sigma: float = 10.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A scikit-image photo resized to width x height, and a noisy copy of it."""
+    import skimage.data
+    from PIL import Image
+
+    reference = np.asarray(Image.fromarray(skimage.data.chelsea()).resize((width, height), Image.BICUBIC))
+    rng = np.random.default_rng(seed)
+    distorted = np.clip(reference + rng.normal(0, sigma, reference.shape), 0, 255).astype(np.uint8)
+    return distorted, np.ascontiguousarray(reference)
+
+
+def write_results(name: str, payload: dict) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    payload = {"machine": machine(), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"), **payload}
+    path.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {path}")
+    return path
