@@ -67,13 +67,9 @@ def posterior(counts: np.ndarray, full: bool = True, prior_strength: float = 1.0
     return Posterior(fit.scores, None, 1.0 / np.diag(fit.precision))
 
 
-def _mills(d: np.ndarray) -> np.ndarray:
-    return np.exp(-0.5 * d * d - 0.5 * np.log(2 * np.pi) - special.log_ndtr(d))
-
-
 def _outcome_terms(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gradient and curvature of the new log-likelihood term for the outcome "first wins" at gap m."""
-    r = _mills(m)
+    r = pairwise.inverse_mills_ratio(m)
     return r, r * (r + m)
 
 

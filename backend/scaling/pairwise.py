@@ -57,19 +57,18 @@ def _log_cdf(d: np.ndarray, model: str) -> np.ndarray:
     return special.log_ndtr(d) if model == "thurstone" else -np.logaddexp(0.0, -d)
 
 
-def _dlog_cdf(d: np.ndarray, model: str) -> np.ndarray:
-    """First derivative of log F(d): the inverse Mills ratio phi/Phi, or sigmoid(-d)."""
-    if model == "thurstone":
-        return np.exp(-0.5 * d * d - 0.5 * np.log(2 * np.pi) - special.log_ndtr(d))
-    return special.expit(-d)
+def inverse_mills_ratio(d: np.ndarray) -> np.ndarray:
+    """``phi(d) / Phi(d)`` computed stably as ``sqrt(2/pi) / erfcx(-d/sqrt(2))`` (no underflow for d << 0)."""
+    return np.sqrt(2.0 / np.pi) / special.erfcx(-d / np.sqrt(2.0))
 
 
-def _neg_d2log_cdf(d: np.ndarray, model: str) -> np.ndarray:
-    """Minus the second derivative of log F(d) (non-negative curvature)."""
+def _link_slopes(d: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """First derivative of log F(d) and minus its second derivative (the non-negative curvature)."""
     if model == "thurstone":
-        ratio = _dlog_cdf(d, model)
-        return ratio * (ratio + d)
-    return special.expit(d) * special.expit(-d)
+        ratio = inverse_mills_ratio(d)
+        return ratio, ratio * (ratio + d)
+    upset = special.expit(-d)
+    return upset, upset * (1.0 - upset)
 
 
 # --------------------------------------------------------------------------------- problem layout
@@ -130,9 +129,11 @@ def _gradient_and_precision(problem: PairProblem, q: np.ndarray, model: str, pri
     """Gradient of the objective and its negative Hessian (the posterior precision), both batched."""
     n, first, second = problem.n_items, problem.first, problem.second
     d = q[:, first] - q[:, second]
-    slope = problem.wins * _dlog_cdf(d, model) - problem.losses * _dlog_cdf(-d, model)
+    slope_win, curve_win = _link_slopes(d, model)
+    slope_loss, curve_loss = _link_slopes(-d, model)
+    slope = problem.wins * slope_win - problem.losses * slope_loss
     gradient = _node_sums(slope, first, n) - _node_sums(slope, second, n) - prior * q
-    weight = problem.wins * _neg_d2log_cdf(d, model) + problem.losses * _neg_d2log_cdf(-d, model)
+    weight = problem.wins * curve_win + problem.losses * curve_loss
     precision = np.zeros((q.shape[0], n, n))
     precision[:, first, second] = -weight
     precision[:, second, first] = -weight
