@@ -1,0 +1,159 @@
+"""Real photos for training and evaluation, from Debian packages, with a deterministic split.
+
+Sources (curated: photographs only; abstract/vector wallpapers, synthetic test charts, renders,
+grayscale calibration shots and images smaller than 256 px are left out):
+
+* ``plasma-workspace-wallpapers`` (/usr/share/wallpapers): the photographic themes in
+  :data:`PLASMA_PHOTOS`, one image per theme (the largest landscape file under ``contents/images``).
+* ``mate-backgrounds`` (/usr/share/backgrounds/mate): the ``nature`` folder (all photographs).
+* ``opencv-doc`` (/usr/share/doc/opencv-doc/examples/data): the colour photographs in
+  :data:`OPENCV_PHOTOS`, one of each stereo / sequence pair so that no scene appears twice.
+* scikit-image's bundled photos (:func:`skimage_photos`), for tests that must not depend on packages.
+
+Split: a photo's split is decided by the SHA-256 of its key (``source/relative/path``), so it never
+changes when photos are added or removed, and every distorted version of a photo lands in the same
+split as the photo (held-out photos are never seen in training). Default fractions 70/15/15.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from backend.errors import InputError
+
+APT_COMMAND = "apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc"
+SPLITS = ("train", "validation", "test")
+DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+
+PLASMA_DIR = Path("/usr/share/wallpapers")
+MATE_DIR = Path("/usr/share/backgrounds/mate")
+OPENCV_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
+
+PLASMA_PHOTOS = (
+    "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
+    "Kite", "MilkyWay", "OneStandsOut", "Path", "summer_1am", "Volna",
+)
+MATE_PHOTO_FOLDERS = ("nature",)
+OPENCV_PHOTOS = (
+    "aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "building.jpg", "butterfly.jpg",
+    "chicky_512.png", "ela_original.jpg", "fruits.jpg", "graf1.png", "home.jpg", "left.jpg", "leuvenA.jpg",
+    "messi5.jpg", "orange.jpg", "rubberwhale1.png", "squirrel_cls.jpg", "stuff.jpg",
+)
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class Photo:
+    key: str  # "source/relative/path", the identity used for the split
+    path: Path
+    source: str
+    split: str
+
+
+def split_of(key: str, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> str:
+    """The split of a photo key: a uniform number from its SHA-256, cut at the cumulative fractions."""
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
+        raise InputError("Split fractions must be three non-negative numbers that sum to 1.")
+    value = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big") / 2.0**64
+    edges = np.cumsum(fractions)
+    return SPLITS[int(np.searchsorted(edges, value, side="right").clip(0, 2))]
+
+
+def _plasma(root: Path) -> list[tuple[str, Path]]:
+    found = []
+    for theme in PLASMA_PHOTOS:
+        folder = root / theme / "contents" / "images"
+        if not folder.is_dir():
+            continue
+        candidates = []
+        for path in folder.iterdir():
+            try:
+                width, height = (int(v) for v in path.stem.split("x"))
+            except ValueError:
+                continue
+            if path.suffix.lower() in IMAGE_SUFFIXES and width >= height:
+                candidates.append((width * height, path))
+        if candidates:
+            found.append((f"plasma/{theme}", max(candidates)[1]))
+    return found
+
+
+def _mate(root: Path) -> list[tuple[str, Path]]:
+    found = []
+    for folder in MATE_PHOTO_FOLDERS:
+        directory = root / folder
+        if directory.is_dir():
+            for path in sorted(directory.iterdir()):
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    found.append((f"mate/{folder}/{path.name}", path))
+    return found
+
+
+def _opencv(root: Path) -> list[tuple[str, Path]]:
+    return [(f"opencv/{name}", root / name) for name in OPENCV_PHOTOS if (root / name).is_file()]
+
+
+def _roots() -> dict[str, Path]:
+    """Package folders; ``HARMONYLAB_PHOTO_ROOT`` (a folder holding the same tree) overrides /usr/share."""
+    base = os.environ.get("HARMONYLAB_PHOTO_ROOT")
+    if base:
+        prefix = Path(base)
+        return {name: prefix / path.relative_to("/usr/share") for name, path in
+                (("plasma", PLASMA_DIR), ("mate", MATE_DIR), ("opencv", OPENCV_DIR))}
+    return {"plasma": PLASMA_DIR, "mate": MATE_DIR, "opencv": OPENCV_DIR}
+
+
+def list_photos(split: str | None = None, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[Photo]:
+    """The installed photos (optionally of one split), sorted by key.
+
+    Raises InputError naming the ``apt-get install`` command when none of the packages is installed.
+    """
+    if split is not None and split not in SPLITS:
+        raise InputError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
+    roots = _roots()
+    entries = _plasma(roots["plasma"]) + _mate(roots["mate"]) + _opencv(roots["opencv"])
+    if not entries:
+        raise InputError(f"No photo packages are installed; run `{APT_COMMAND}` (as root, after apt-get update).")
+    photos = [Photo(key, path, key.split("/")[0], split_of(key, fractions)) for key, path in sorted(entries)]
+    return [p for p in photos if split is None or p.split == split]
+
+
+def load_photo(path: str | Path, max_side: int = 384) -> np.ndarray:
+    """Decode a photo as RGB uint8, downscaled (area filter) so that its longer side is at most ``max_side``.
+
+    JPEGs are decoded at a reduced scale first (Pillow's ``draft``), so 5K wallpapers load quickly.
+    """
+    from PIL import Image
+
+    from backend.images import load_image
+
+    with Image.open(path) as image:
+        image.draft("RGB", (max_side, max_side))
+        image = image.convert("RGB")
+        scale = max_side / max(image.size)
+        if scale < 1:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return load_image(image, name=f"photo '{Path(path).name}'")
+
+
+def skimage_photos(max_side: int = 384) -> dict[str, np.ndarray]:
+    """scikit-image's bundled colour photos (no package needed), downscaled like :func:`load_photo`."""
+    import skimage.data
+    from PIL import Image
+
+    photos = {}
+    for name in SKIMAGE_PHOTOS:
+        array = np.ascontiguousarray(getattr(skimage.data, name)()[..., :3]).astype(np.uint8)
+        image = Image.fromarray(array)
+        scale = max_side / max(image.size)
+        if scale < 1:
+            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        photos[name] = np.asarray(image)
+    return photos
