@@ -34,6 +34,20 @@ def best_seconds(function: Callable[[], object], repeats: int = 5, warmup: int =
     return min(times)
 
 
+def best_seconds_interleaved(functions: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:
+    """Best-of-``repeats`` time of each function, calling them in turn so that load from other processes
+    affects all of them alike (a fair ratio on a busy machine)."""
+    for function in functions.values():
+        function()
+    best = {name: float("inf") for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def photo_pair(width: int, height: int, sigma: float = 10.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A scikit-image photo resized to width x height, and a noisy copy of it."""
     import skimage.data

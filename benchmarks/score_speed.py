@@ -14,7 +14,7 @@ import torch
 
 from backend import registry
 from backend.scoring import score_images
-from benchmarks.common import best_seconds, photo_pair, write_results
+from benchmarks.common import best_seconds_interleaved, photo_pair, write_results
 
 METRICS = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif", "piqe", "entropy", "ih-mse", "ih-fmse")
 SIZES = ((512, 384), (1024, 768))
@@ -40,8 +40,8 @@ def main() -> None:
         for name in METRICS:
             card = registry.card(name)
             refs = [reference] if card.full_reference else None
-            project = best_seconds(lambda: score_images([image], [name], references=refs,
-                                                        mask=mask if card.needs_mask else None), repeats)
+            calls = {"project": lambda: score_images([image], [name], references=refs,
+                                                     mask=mask if card.needs_mask else None)}
             if card.extra.get("library") == "pyiqa":
                 metric = pyiqa.create_metric(name, device="cpu")
 
@@ -49,9 +49,10 @@ def main() -> None:
                     with torch.inference_mode():
                         return metric(to_tensor(image), to_tensor(reference)) if card.full_reference else metric(to_tensor(image))
 
-                direct = best_seconds(direct_call, repeats)
-            else:
-                direct = float("nan")  # not in pyiqa: the project's own metric
+                calls["direct"] = direct_call
+            best = best_seconds_interleaved(calls, repeats)
+            project = best["project"]
+            direct = best.get("direct", float("nan"))  # nan: not in pyiqa, the project's own metric
             overhead = project / direct - 1 if direct == direct else float("nan")
             rows.append({"metric": name, "size": f"{width}x{height}", "project_images_per_s": 1 / project,
                          "pyiqa_images_per_s": (1 / direct) if direct == direct else None,
