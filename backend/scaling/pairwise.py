@@ -23,6 +23,9 @@ with ``F = Phi`` (standard normal CDF, Thurstone Case V, unit-variance differenc
   Eq. 1/Eq. 6 holds without being imposed. Scores are reported centred (re-centred to remove rounding).
 * Solver: Newton's method with Armijo backtracking, to convergence (max |gradient| below ``tol`` times
   the mean number of comparisons per item), not the public code's 100 Adam steps from a random start.
+  It starts from the F-quantile of each item's smoothed win rate (saves a few steps); the line search
+  tolerates rounding-level changes of the objective so the last quadratic steps are not rejected.
+  ``model="bt"`` is also the public code's sigmoid path; ``model="thurstone"`` its Phi path.
   Pairs are stored as a list of unordered pairs with both win counts, so 100k comparisons over 1k items
   cost O(pairs) per gradient plus one dense n x n Cholesky-class solve per step (fine up to a few
   thousand items). The same solver runs a batch of independent problems (``thurstone_map_batch``).
@@ -104,12 +107,22 @@ def validate_counts(counts: np.ndarray, batched: bool) -> np.ndarray:
 def _problem_from_dense(counts: np.ndarray, only_observed: bool) -> PairProblem:
     """Lay out ``counts`` (B, n, n) as unordered pairs (all pairs, or only those compared in any problem)."""
     n = counts.shape[-1]
-    first, second = np.triu_indices(n, k=1)
-    wins, losses = counts[:, first, second], counts[:, second, first]
     if only_observed:
-        keep = np.any(wins + losses > 0, axis=0)
-        first, second, wins, losses = first[keep], second[keep], wins[:, keep], losses[:, keep]
-    return PairProblem(n, first, second, wins, losses)
+        compared = np.any(counts > 0, axis=0)
+        first, second = np.nonzero(np.triu(compared | compared.T, k=1))
+    else:
+        first, second = np.triu_indices(n, k=1)
+    return PairProblem(n, first, second, counts[:, first, second], counts[:, second, first])
+
+
+def _select(problem: PairProblem, rows) -> PairProblem:
+    """The sub-batch ``rows`` (a boolean mask or a slice) of a batch of problems."""
+    return PairProblem(problem.n_items, problem.first, problem.second, problem.wins[rows], problem.losses[rows])
+
+
+def _rows(mask: np.ndarray):
+    """A mask as an index that avoids copies when it selects everything (the single-problem case)."""
+    return slice(None) if mask.all() else mask
 
 
 def _node_sums(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
@@ -142,10 +155,13 @@ def _gradient_and_precision(problem: PairProblem, q: np.ndarray, model: str, pri
     return gradient, precision
 
 
-def _gauge_fixed(precision: np.ndarray) -> np.ndarray:
+def _gauge_fixed(precision: np.ndarray, in_place: bool = False) -> np.ndarray:
     """``H + s 11^T / n``: same action on centred vectors, well conditioned even with a tiny ridge."""
     n = precision.shape[-1]
     scale = np.mean(np.diagonal(precision, axis1=1, axis2=2), axis=1)
+    if in_place:
+        precision += scale[:, None, None] / n
+        return precision
     return precision + scale[:, None, None] / n
 
 
@@ -177,12 +193,14 @@ def _newton(problem: PairProblem, model: str, prior: float, tol: float, max_iter
         active = unconverged & ~stalled & (iterations < max_iter)
         if not np.any(active):
             break
-        step = _solve_spd(_gauge_fixed(precision[active]), gradient[active])
+        rows = _rows(active)
+        # the precision of a step is recomputed next round, so the gauge may be added in place
+        step = _solve_spd(_gauge_fixed(precision[rows], in_place=True), gradient[rows])
         step -= step.mean(axis=1, keepdims=True)
-        sub = PairProblem(n, problem.first, problem.second, problem.wins[active], problem.losses[active])
-        new_q, new_value, moved = _backtrack(sub, q[active], value[active], gradient[active], step, model, prior)
-        q[active], value[active] = new_q, new_value
-        iterations[active] += 1
+        new_q, new_value, moved = _backtrack(_select(problem, rows), q[rows], value[rows], gradient[rows],
+                                             step, model, prior)
+        q[rows], value[rows] = new_q, new_value
+        iterations[rows] += 1
         stalled[np.flatnonzero(active)[~moved]] = True
     q -= q.mean(axis=1, keepdims=True)
     info = {"iterations": iterations, "converged": ~unconverged, "grad_norm": grad_norm}
@@ -197,10 +215,9 @@ def _backtrack(problem, q, value, gradient, step, model, prior, shrink=0.5, armi
     pending = np.ones(q.shape[0], dtype=bool)
     moved = np.zeros(q.shape[0], dtype=bool)
     for _ in range(max_halvings):
-        trial = q[pending] + size[pending, None] * step[pending]
-        sub = PairProblem(problem.n_items, problem.first, problem.second,
-                          problem.wins[pending], problem.losses[pending])
-        trial_value = _objective(sub, trial, model, prior)
+        rows = _rows(pending)
+        trial = q[rows] + size[rows, None] * step[rows]
+        trial_value = _objective(_select(problem, rows), trial, model, prior)
         # the rounding allowance lets the last, tiny Newton steps through when f no longer resolves them
         noise = 1e-13 * (1.0 + np.abs(value[pending]))
         ok = trial_value >= value[pending] + armijo * size[pending] * slope[pending] - noise
@@ -215,9 +232,9 @@ def _backtrack(problem, q, value, gradient, step, model, prior, shrink=0.5, armi
 
 
 def _solve_spd(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve ``matrix[b] x[b] = rhs[b]`` for symmetric positive-definite matrices (Cholesky when single)."""
+    """Solve ``matrix[b] x[b] = rhs[b]`` for SPD matrices (Cholesky when single; may overwrite ``matrix``)."""
     if matrix.shape[0] == 1:
-        factor = linalg.cho_factor(matrix[0], lower=True, check_finite=False)
+        factor = linalg.cho_factor(matrix[0], lower=True, overwrite_a=True, check_finite=False)
         return linalg.cho_solve(factor, rhs[0], check_finite=False)[None]
     return np.linalg.solve(matrix, rhs[..., None])[..., 0]
 
