@@ -1,0 +1,114 @@
+"""Build deterministic harmonization train and validation sets (iHarmony4 layout) from Debian photos.
+
+    python scripts/build_harmonization_sets.py --out data/harmonization [--train 800] [--val 110]
+
+Writes ``OUT/train`` and ``OUT/val``, each with ``composite/``, ``mask/`` and ``real/`` holding PNGs of the
+same names, plus ``manifest.json`` (source photo, transfer, jitter and seed of every sample). Photos come
+from ``backend.data.photos`` (train split for ``train``; validation + test splits for ``val``, so that no
+validation photo is seen in training); each sample takes a random crop (50-100 % of the side) of a photo
+scaled to ``--side`` pixels on its long side, then ``backend.harmonization.synth`` makes the composite from
+an offline-segmenter region (or, for ``--stamp-fraction`` of samples, a pasted Tux Paint cut-out).
+Same arguments -> same files. Prints the apt command when the photo packages are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def random_crop(photo: np.ndarray, rng: np.random.Generator, low: float = 0.5) -> np.ndarray:
+    height, width = photo.shape[:2]
+    scale = rng.uniform(low, 1.0)
+    h, w = max(64, int(height * scale)), max(64, int(width * scale))
+    top, left = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+    return photo[top:top + h, left:left + w]
+
+
+def build_split(photos, count: int, out: Path, seed: int, side: int, stamp_fraction: float, stamps) -> None:
+    from tqdm import tqdm
+
+    from backend.data.photos import load_photo
+    from backend.harmonization import synth
+    from backend.images import load_image_and_alpha_mask, save_png
+    from backend.segmentation.regions import RegionSegmenter
+
+    segmenter = RegionSegmenter()
+    pixels = {p.key: load_photo(p.path, max_side=side) for p in photos}
+    keys = sorted(pixels)
+    manifest = {}
+    rng = np.random.default_rng(seed)
+    for folder in ("composite", "mask", "real"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    done = 0
+    with tqdm(total=count, desc=f"building {out.name}", unit="img") as bar:
+        while done < count:
+            sample_seed = int(rng.integers(2**31))
+            local = np.random.default_rng(sample_seed)
+            key = keys[int(local.integers(len(keys)))]
+            photo = random_crop(pixels[key], local)
+            others = [pixels[k][::4, ::4] for k in keys if k != key]
+            others = [others[i] for i in local.choice(len(others), size=min(3, len(others)), replace=False)]
+            if stamps and local.uniform() < stamp_fraction:
+                stamp_rgb, alpha = load_image_and_alpha_mask(stamps[int(local.integers(len(stamps)))])
+                if alpha is None or alpha.sum() < 64:
+                    continue
+                sample = synth.stamp_sample(photo, stamp_rgb, alpha, others, sample_seed)
+            else:
+                sample = synth.region_sample(photo, list(segmenter.segment(photo).masks), others, sample_seed)
+                if sample is None:
+                    continue
+            name = f"{done:05d}.png"
+            save_png(sample.composite, out / "composite" / name)
+            save_png(sample.mask, out / "mask" / name)
+            save_png(sample.real, out / "real" / name)
+            manifest[name] = {"photo": key, "seed": sample_seed, **sample.info}
+            done += 1
+            bar.update(1)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="data/harmonization", help="output folder (train/ and val/ inside)")
+    parser.add_argument("--train", type=int, default=800, help="number of training composites")
+    parser.add_argument("--val", type=int, default=110, help="number of validation composites")
+    parser.add_argument("--side", type=int, default=320, help="long side of the photos before cropping")
+    parser.add_argument("--stamp-fraction", type=float, default=0.1, help="fraction of pasted cut-out samples")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+
+    from backend.data.photos import APT_COMMAND, list_photos
+    from backend.errors import InputError
+    from backend.harmonization.synth import list_stamps
+
+    try:
+        train = list_photos("train")
+        held_out = list_photos("validation") + list_photos("test")
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not train or not held_out:
+        print(f"error: too few photos installed; run `apt-get update && {APT_COMMAND}`", file=sys.stderr)
+        return 2
+    stamps = list_stamps()
+    if not stamps:
+        print("note: tuxpaint-stamps-default is not installed; using segmenter regions only "
+              "(apt-get install tuxpaint-stamps-default adds cut-out objects)", file=sys.stderr)
+    out = Path(args.out)
+    if args.train:
+        build_split(train, args.train, out / "train", args.seed, args.side, args.stamp_fraction, stamps)
+    if args.val:
+        build_split(held_out, args.val, out / "val", args.seed + 1, args.side, args.stamp_fraction, stamps)
+    print(f"wrote {args.train} training and {args.val} validation composites under {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
