@@ -18,6 +18,7 @@ from backend.errors import HarmonyLabError
 COMMAND_MODULES = (
     "backend.iqa.cli",
     "backend.scaling.cli",
+    "backend.harmonization.cli",
 )
 
 

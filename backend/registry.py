@@ -28,6 +28,8 @@ TASKS = ("harmonize", "iqa-fr", "iqa-nr", "comparator", "segment")
 PROVIDER_MODULES = (
     "backend.iqa.classical",
     "backend.harmonization.metrics",
+    "backend.segmentation.models",
+    "backend.harmonization.models",
 )
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
