@@ -426,7 +426,7 @@ def count_votes(votes: pd.DataFrame | Mapping[str, object], items=None) -> VoteC
 
     ``items`` fixes the item order (and may list items without votes); otherwise items are sorted.
     When an ``annotator`` column is present the per-annotator pair counts needed by the bootstrap are
-    kept as well.
+    kept as well (annotators are compared as strings; votes without an annotator form one group "nan").
     """
     table = read_votes(votes)
     if items is None:

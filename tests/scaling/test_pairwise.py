@@ -5,6 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from crowdkit.aggregation import BradleyTerry
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import optimize, stats
 
 from backend.errors import InputError
@@ -257,3 +260,15 @@ def test_scale_votes_table_and_laplace_interval():
     np.testing.assert_allclose(table.ci_high - table.score, 1.959964 * table.se, rtol=1e-5)
     assert stats.spearmanr(table.score, np.arange(8))[0] > 0.9
     assert table.n_comparisons.sum() == 2 * 12 * 30
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(arrays(np.float64, (5, 5), elements=st.sampled_from([0.0, 0.0, 0.5, 1.0, 3.0, 20.0])),
+       st.sampled_from(["thurstone", "bt"]), st.sampled_from([0.05, 1.0, 4.0]))
+def test_property_optimum_is_stationary_centred_and_finite(counts, model, prior):
+    fit = pw.fit_pairwise(counts, model, prior)
+    assert fit.converged and np.all(np.isfinite(fit.scores)) and np.all(np.isfinite(fit.se))
+    assert abs(fit.scores.sum()) < 1e-9
+    assert np.max(np.abs(pw.gradient(counts, fit.scores, model, prior))) < 1e-6
+    batch, _ = pw.thurstone_map_batch(counts[None], prior, model=model)
+    np.testing.assert_allclose(batch[0], fit.scores, atol=1e-8)
