@@ -63,13 +63,13 @@ def test_logistic_fit_falls_back_to_linear_when_impossible():
 
 def test_bootstrap_is_reproducible_and_brackets_the_estimate():
     prediction, mos = sample(3, 50)
-    first = corr.bootstrap_correlations(prediction, mos, n_rounds=200, seed=1)
-    second = corr.bootstrap_correlations(prediction, mos, n_rounds=200, seed=1)
+    first = corr.bootstrap_correlations(prediction, mos, n_rounds=100, seed=1)
+    second = corr.bootstrap_correlations(prediction, mos, n_rounds=100, seed=1)
     assert first == second
     for metric in corr.METRICS:
         value, low, high = first[metric]
         assert low <= value <= high and high - low < 0.3
-    other = corr.bootstrap_correlations(prediction, mos, n_rounds=200, seed=2)
+    other = corr.bootstrap_correlations(prediction, mos, n_rounds=100, seed=2)
     assert other != first
 
 
