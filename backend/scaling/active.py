@@ -20,7 +20,11 @@ the posterior after and before the comparison). Choices made here:
   all pairs costs O(n^2) once the posterior is known.
 * ``method="eig"``: full posterior, ``s = var_i + var_j - 2 cov_ij`` (one n x n inverse per call).
 * ``method="eig-approx"``: marginals only, ``s = var_i + var_j`` with ``var_i = 1 / H_ii`` (no inverse,
-  no correlations; the ASAP-approx idea of looking at the two compared items only).
+  no correlations; the ASAP-approx idea of looking at the two compared items only). Both methods fit
+  the MAP once per call (the Newton solve of ``pairwise``); the approximation saves the n x n inverse
+  and the O(n^2) covariance update between batch picks. Measured on simulated observers
+  (``benchmarks/scaling.py``) it needs somewhat more comparisons than ``eig``, still far fewer than
+  uniform sampling.
 * ``method="uniform"``: every allowed pair equally likely.
 * Ties (equal scores) are broken at random; the returned order ``(left, right)`` is random as well
   (both orientations are candidates), which also randomises the on-screen position.
