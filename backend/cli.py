@@ -18,6 +18,7 @@ from backend.errors import HarmonyLabError
 COMMAND_MODULES = (
     "backend.iqa.cli",
     "backend.scaling.cli",
+    "backend.iqa.compare2score.cli",
     "backend.harmonization.cli",
 )
 

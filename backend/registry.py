@@ -27,6 +27,7 @@ TASKS = ("harmonize", "iqa-fr", "iqa-nr", "comparator", "segment")
 
 PROVIDER_MODULES = (
     "backend.iqa.classical",
+    "backend.iqa.compare2score.registration",
     "backend.harmonization.metrics",
     "backend.segmentation.models",
     "backend.harmonization.models",
