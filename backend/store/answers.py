@@ -1,0 +1,140 @@
+"""The part of answering shared by pairwise votes and ratings: validate, then store exactly once.
+
+Order of work for an answer (nothing is written before every check has passed):
+1. campaign (exists, right kind, open), annotator id, served token (signature, campaign, annotator,
+   age), the answer itself, client id, response time, daily cap;
+2. one INSERT, committed before the acknowledgement is returned (so an acknowledged answer survives a
+   crash of the app the moment after);
+3. a retry with the same client id finds the stored row and gets ``status: "duplicate"`` with the same
+   row id, whatever it sends as answer: the first answer wins. A second answer to the same served
+   pair/item under a new client id is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from backend.errors import InputError
+from backend.store import quality, tokens
+from backend.store.annotators import annotator_key, annotator_row_id
+from backend.store.campaigns import CampaignInfo, get_campaign
+from backend.store.db import Database, default_database
+from backend.store.models import Comparison, Rating, utc_now
+
+T = TypeVar("T")
+_INSERT = {table: insert(table).returning(table.id) for table in (Comparison, Rating)}
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Requester:
+    """A validated request: the campaign and who is asking."""
+
+    db: Database
+    campaign: CampaignInfo
+    key: str
+    kind: str
+
+    def row_id(self) -> int:
+        return annotator_row_id(self.db, self.key, self.kind)
+
+    def progress(self) -> quality.Progress:
+        with self.db.read_connection() as connection:
+            return quality.progress(connection, self.campaign, self.row_id())
+
+
+def requester(campaign: object, annotator_id: object, hf_user: str | None, kind: str,
+              db: Database | None) -> Requester:
+    db = db or default_database()
+    info = get_campaign(campaign, db, kind=kind)
+    quality.check_open(info)
+    key, annotator_kind = annotator_key(annotator_id, hf_user)
+    return Requester(db, info, key, annotator_kind)
+
+
+def read_served(req: Requester, token: object, kind: str) -> tokens.Served:
+    """The verified token, whose items (and gold answer) belong to the campaign."""
+    info = req.campaign
+    served = tokens.read(token, kind, info.id, info.name, info.secret, req.key)
+    foreign = [i for i in served.item_ids if i not in info.items]
+    if foreign or (served.gold_id is not None and served.gold_id not in info.golds):
+        raise InputError(f"The answer names item {foreign[0] if foreign else served.gold_id}, which is not part "
+                         f"of campaign '{info.name}'; answer what the campaign served.")
+    return served
+
+
+def check_client_id(client_id: object, what: str) -> str:
+    text = client_id.strip() if isinstance(client_id, str) else ""
+    if not CLIENT_ID.match(text):
+        raise InputError(f"The {what} is missing or malformed; send a fresh random id (e.g. a UUID, up to 128 "
+                         "letters, digits, '_', '.', ':', '@' or '-') with each answer, and the same id when you "
+                         "retry it.")
+    return text
+
+
+def check_before_storing(req: Requester, served: tokens.Served) -> tuple[int, int]:
+    """Response time and daily cap; returns (annotator row id, response ms)."""
+    response_ms = max(served.age_ms(), 0)
+    quality.check_response_time(req.campaign, response_ms)
+    annotator = req.row_id()
+    if req.campaign.daily_cap:
+        with req.db.read_connection() as connection:
+            quality.check_cap(req.campaign, quality.progress(connection, req.campaign, annotator))
+    return annotator, response_ms
+
+
+def store(req: Requester, table, annotator: int, served: tokens.Served, response_ms: int, client_id: str,
+          answer: dict) -> dict:
+    """Insert one answer row exactly once and return the acknowledgement."""
+    values = dict(answer, campaign_id=req.campaign.id, annotator_id=annotator, gold_id=served.gold_id,
+                  response_ms=response_ms, served_nonce=served.nonce, client_id=client_id, created_at=utc_now())
+    status = "stored"
+    try:
+        with req.db.write_connection() as connection:
+            row_id = connection.execute(_INSERT[table], values).scalar_one()
+    except IntegrityError:
+        row = _existing(req.db, table, client_id, served.nonce)
+        if row is None:
+            raise
+        if row.client_id != client_id or row.annotator_id != annotator or row.served_nonce != served.nonce:
+            what = "pair" if served.kind == "p" else "item"
+            if row.served_nonce == served.nonce:
+                raise InputError(f"This {what} was already answered (under another client id); load the next {what}.")
+            raise InputError("This client id was already used for another answer; send a fresh random id with each "
+                             "new answer.")
+        row_id, status, response_ms = row.id, "duplicate", row.response_ms
+        answer = {k: getattr(row, k) for k in answer}
+    if served.gold_id is not None and status == "stored":
+        quality.refresh_flag(req.db, req.campaign, annotator)
+    return {"status": status, "id": row_id, "client_id": client_id, "campaign": req.campaign.name,
+            "response_ms": response_ms, **{k: v for k, v in answer.items() if k in ("choice", "score")}}
+
+
+def _existing(db: Database, table, client_id: str, nonce: str):
+    with db.read_connection() as connection:
+        return (connection.execute(select(table).where(table.client_id == client_id)).first()
+                or connection.execute(select(table).where(table.served_nonce == nonce)).first())
+
+
+def client_id_for(token: str) -> str:
+    """The client id the page uses for the answer to ``token``: fixed per served pair/item, so a double
+    press or a retry of the same answer stores it once."""
+    return "ui-" + hashlib.sha256(str(token).encode()).hexdigest()[:40]
+
+
+def answer_then_serve(answer: Callable[[], dict], serve: Callable[[], T]) -> tuple[dict, T | None, str]:
+    """Store an answer, then serve the next pair/item; when nothing more can be served (cap reached,
+    all rated, campaign closed) return ``None`` and the reason instead of failing the stored answer."""
+    ack = answer()
+    try:
+        return ack, serve(), ""
+    except InputError as error:
+        return ack, None, str(error)
