@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "backend.iqa.cli",
     "backend.scaling.cli",
     "backend.iqa.compare2score.cli",
+    "backend.store.cli",
     "backend.harmonization.cli",
 )
 

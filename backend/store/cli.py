@@ -1,0 +1,144 @@
+"""CLI: ``python -m backend campaign create|export|stats|list|flag|close|open`` (the annotation store).
+
+- ``campaign create --name NAME --kind pairwise|rating --manifest FILE [--allow-tie] [--gold FILE]
+  [--gold-rate R] [--gold-min-accuracy A] [--daily-cap N] [--min-response-ms MS] [--sampler S]
+  [--instructions TEXT] [--question TEXT]``: validates and stores every image, prints the campaign's
+  counts as JSON.
+- ``campaign export --name NAME --out FILE.csv|FILE.parquet [--exclude-flagged] [--exclude-gold]``:
+  raw votes or ratings (columns in :mod:`backend.store.export`).
+- ``campaign stats --name NAME``: counts as JSON.
+- ``campaign list``: the campaigns as JSON.
+- ``campaign flag --annotator KEY [--reason TEXT] [--unflag]``; ``campaign close|open --name NAME``.
+
+The database is the one the app uses (``HARMONYLAB_DATABASE_URL`` / ``HARMONYLAB_DATA_DIR``); it is
+upgraded to the newest migration first. Errors are one sentence on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc="images", unit="%", file=sys.stderr, leave=False)
+
+    def update(fraction: float, text: str) -> None:
+        bar.n = round(100 * fraction)
+        bar.set_postfix_str(text)
+        bar.refresh()
+
+    return bar, update
+
+
+def _create(args) -> int:
+    from backend.store.campaigns import CampaignSettings, create_campaign
+    from backend.store.export import campaign_stats
+
+    settings = CampaignSettings(
+        kind=args.kind, allow_tie=args.allow_tie, instructions=args.instructions, question=args.question,
+        gold_rate=args.gold_rate, gold_min_accuracy=args.gold_min_accuracy, daily_cap=args.daily_cap,
+        min_response_ms=args.min_response_ms, sampler=args.sampler)
+    bar, update = _progress_bar()
+    try:
+        info = create_campaign(args.name, args.manifest, settings, gold=args.gold, progress=update)
+    finally:
+        bar.close()
+    print(json.dumps(campaign_stats(info.name), indent=2))
+    return 0
+
+
+def _export(args) -> int:
+    from backend.store.export import export_campaign
+
+    rows = export_campaign(args.name, args.out, include_flagged=not args.exclude_flagged,
+                           include_gold=not args.exclude_gold)
+    print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _stats(args) -> int:
+    from backend.store.export import campaign_stats
+
+    print(json.dumps(campaign_stats(args.name), indent=2))
+    return 0
+
+
+def _list(args) -> int:
+    from backend.store.campaigns import list_campaigns
+
+    print(json.dumps(list_campaigns(), indent=2))
+    return 0
+
+
+def _flag(args) -> int:
+    from backend.store.annotators import set_flag
+
+    set_flag(args.annotator, not args.unflag, args.reason)
+    print(f"annotator {args.annotator} {'unflagged' if args.unflag else 'flagged'}", file=sys.stderr)
+    return 0
+
+
+def _set_open(args) -> int:
+    from backend.store.campaigns import set_open
+
+    set_open(args.name, args.campaign_command == "open")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def add_parsers(subparsers) -> None:
+    campaign = subparsers.add_parser("campaign", help="annotation campaigns: create, export, stats, list, flag",
+                                     description="Annotation campaigns in the HarmonyLab store.")
+    commands = campaign.add_subparsers(dest="campaign_command", metavar="ACTION")
+    commands.required = True
+
+    create = commands.add_parser("create", help="create a campaign from a manifest CSV and its images")
+    create.add_argument("--name", required=True)
+    create.add_argument("--kind", required=True, choices=("pairwise", "rating"))
+    create.add_argument("--manifest", required=True, help="CSV path,group,method[,reference][,composite]")
+    create.add_argument("--allow-tie", action="store_true", help="offer a Tie answer (pairwise)")
+    create.add_argument("--gold", help="gold CSV: better,worse (pairwise) or path,min_score,max_score (rating)")
+    create.add_argument("--gold-rate", type=_fraction, default=0.0, help="fraction of gold pairs/items served")
+    create.add_argument("--gold-min-accuracy", type=_fraction, default=0.0,
+                        help="flag annotators whose gold accuracy falls below this (0 = never)")
+    create.add_argument("--daily-cap", type=int, default=0, help="answers per annotator per 24 h (0 = none)")
+    create.add_argument("--min-response-ms", type=int, default=0, help="refuse faster answers")
+    create.add_argument("--sampler", default="uniform", help="uniform, eig or eig-approx (pairwise)")
+    create.add_argument("--instructions", help="instructions shown above the images")
+    create.add_argument("--question", help="the question asked")
+    create.set_defaults(func=_create)
+
+    export = commands.add_parser("export", help="raw votes or ratings as CSV or Parquet")
+    export.add_argument("--name", required=True)
+    export.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
+    export.add_argument("--exclude-flagged", action="store_true", help="drop answers of flagged annotators")
+    export.add_argument("--exclude-gold", action="store_true", help="drop gold answers")
+    export.set_defaults(func=_export)
+
+    stats = commands.add_parser("stats", help="counts of a campaign as JSON")
+    stats.add_argument("--name", required=True)
+    stats.set_defaults(func=_stats)
+
+    listing = commands.add_parser("list", help="all campaigns as JSON")
+    listing.set_defaults(func=_list)
+
+    flag = commands.add_parser("flag", help="flag (or unflag) an annotator")
+    flag.add_argument("--annotator", required=True, help="the annotator key, as in exports")
+    flag.add_argument("--reason")
+    flag.add_argument("--unflag", action="store_true")
+    flag.set_defaults(func=_flag)
+
+    for action in ("close", "open"):
+        toggle = commands.add_parser(action, help=f"{action} a campaign to annotators")
+        toggle.add_argument("--name", required=True)
+        toggle.set_defaults(func=_set_open)
