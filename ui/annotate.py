@@ -1,7 +1,335 @@
-"""Annotate tab (pairwise comparisons and ratings): not built yet."""
+"""Annotate tab: the annotation portal (pairwise comparisons and 5-point ratings, stored in SQL).
 
-from ui.common import not_built_yet
+Layout and event wiring only; every handler calls one service of ``backend.store``.
+
+Public API endpoints (the contract other tools rely on; ``gradio_client`` or plain HTTP):
+- ``/next_pair(campaign, annotator_id) -> (pair_id, left_image, right_image, progress)``
+- ``/vote(campaign, annotator_id, pair_id, choice, client_vote_id) -> ack`` (choice: left / right / tie)
+- ``/next_item(campaign, annotator_id) -> (item_id, image, composite, reference, progress)``
+- ``/rate(campaign, annotator_id, item_id, score, client_rating_id) -> ack`` (score: 1..5)
+- admin (password ``HARMONYLAB_ADMIN_PASSWORD``): ``/admin_create_campaign``, ``/admin_export``,
+  ``/admin_stats``, ``/admin_flag``.
+Sending the same client id twice stores one answer; the ack says ``"stored"`` or ``"duplicate"``.
+
+Identity: an anonymous id kept in the browser (``gr.BrowserState``), or the Hugging Face login on Spaces
+(``SPACE_ID`` set: a login button; handlers take ``gr.OAuthProfile``). No IP address is stored.
+Keyboard: left / right arrow = Left / Right, down arrow = Tie, 1-5 = rating; installed by a ``gr.HTML``
+element's ``js_on_load`` (self-contained, no ``launch(head=...)`` needed).
+"""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+from gradio.context import Context
+
+from backend.errors import InputError
+from backend.store import admin, pairwise, portal, rating
+from backend.store.annotators import set_flag
+from backend.store.campaigns import CampaignSettings, create_campaign_from_archive, list_campaigns
+from backend.store.db import default_database
+from backend.store.export import campaign_stats, export_campaign
+from backend.store.samplers import SAMPLERS
+from ui.common import file_paths, temporary_file, user_errors
+
+ANSWER_CONCURRENCY = int(os.environ.get("HARMONYLAB_VOTE_CONCURRENCY", "8"))
+BROWSER_SECRET = os.environ.get("HARMONYLAB_BROWSER_SECRET", "harmonylab-annotator-id")
+KEYS = {"ArrowLeft": "annotate-left", "ArrowRight": "annotate-right", "ArrowDown": "annotate-tie",
+        **{str(s): f"annotate-rate-{s}" for s in rating.SCALE}}
+KEYBOARD_JS = """
+if (!window.harmonylabKeys) {
+  window.harmonylabKeys = true;
+  const keys = %s;
+  document.addEventListener('keydown', (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    const target = event.target;
+    if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
+    const id = keys[event.key];
+    const button = id && document.getElementById(id);
+    if (!button || button.offsetParent === null || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  });
+}
+""" % str(KEYS).replace("'", '"')
+BLUR_JS = "(...args) => { if (document.activeElement) document.activeElement.blur(); return args; }"
+CRITERIA_TEXT = ("Rate the **harmonized image** (middle) from 1 to 5, judging together: "
+                 + ", ".join(f"**{c}**" for c in rating.CRITERIA)
+                 + ". The composite (before harmonization) and the real reference photo are shown for comparison.")
+CONTRACT = ("**Your data:** answers are stored with an anonymous id kept in this browser (or your Hugging Face "
+            "name when you sign in). No IP address is stored. Keys: ← / → choose, ↓ tie, 1–5 rate.")
+
+
+def _user(profile: gr.OAuthProfile | None) -> str | None:
+    return profile.username if profile is not None else None
+
+
+# ------------------------------------------------------------------------------- public API handlers
+
+
+@user_errors
+def next_pair(campaign: str, annotator_id: str, profile: gr.OAuthProfile | None = None):
+    """Serve a pair: returns the pair id, the left and right images and the progress line."""
+    served = pairwise.next_pair(campaign, annotator_id, hf_user=_user(profile))
+    return served.pair_id, served.left_image, served.right_image, served.progress.text
+
+
+@user_errors
+def vote(campaign: str, annotator_id: str, pair_id: str, choice: str, client_vote_id: str,
+         profile: gr.OAuthProfile | None = None):
+    """Store a vote (left / right / tie) on a served pair; the same client_vote_id twice stores one vote."""
+    return pairwise.vote(campaign, annotator_id, pair_id, choice, client_vote_id, hf_user=_user(profile))
+
+
+@user_errors
+def next_item(campaign: str, annotator_id: str, profile: gr.OAuthProfile | None = None):
+    """Serve an image to rate: returns the item id, the image, its composite and reference, the progress line."""
+    served = rating.next_item(campaign, annotator_id, hf_user=_user(profile))
+    return served.item_id, served.image, served.composite, served.reference, served.progress.text
+
+
+@user_errors
+def rate(campaign: str, annotator_id: str, item_id: str, score: str, client_rating_id: str,
+         profile: gr.OAuthProfile | None = None):
+    """Store a 1-5 rating of a served image; the same client_rating_id twice stores one rating."""
+    return rating.rate(campaign, annotator_id, item_id, score, client_rating_id, hf_user=_user(profile))
+
+
+# ------------------------------------------------------------------------------------ page handlers
+
+
+def _pair_outputs(served: pairwise.ServedPair | None, message: str = ""):
+    if served is None:
+        return "", None, None, message
+    return served.pair_id, served.left_image, served.right_image, served.progress.text
+
+
+def _item_outputs(served: rating.ServedItem | None, message: str = ""):
+    if served is None:
+        return "", None, None, None, message
+    return served.item_id, served.image, served.composite, served.reference, served.progress.text
+
+
+def identify(stored_id):
+    """Page load: the browser's anonymous id (new when absent) and the campaigns (open ones; all for admins)."""
+    annotator_id = portal.browser_annotator_id(stored_id)
+    try:
+        campaigns = list_campaigns()
+    except Exception:  # the store is unavailable: the tab says so; the page still loads
+        campaigns = []
+    names = [c["name"] for c in campaigns if c["open"]]
+    return (annotator_id, annotator_id, gr.Dropdown(choices=names, value=names[0] if len(names) == 1 else None),
+            gr.Dropdown(choices=[c["name"] for c in campaigns]))
+
+
+@user_errors
+def open_campaign(campaign, annotator_id, profile: gr.OAuthProfile | None = None):
+    """Show a campaign: its instructions and the first pair or image."""
+    if not campaign:  # the chooser was cleared (or set empty at page load): nothing to show yet
+        return (gr.skip(),) * 13
+    opened = portal.open_campaign(campaign, annotator_id, hf_user=_user(profile))
+    info, is_pairwise = opened.campaign, opened.campaign.kind == "pairwise"
+    text = f"### {info.question}\n{info.instructions}" + ("" if is_pairwise else f"\n\n{CRITERIA_TEXT}")
+    return (text, gr.Column(visible=is_pairwise), gr.Column(visible=not is_pairwise),
+            gr.Button(visible=info.allow_tie), *_pair_outputs(opened.pair)[:3], *_item_outputs(opened.item)[:4],
+            (opened.pair or opened.item).progress.text)
+
+
+def pair_answer_handler(choice: str):
+    @user_errors
+    def answer(campaign, annotator_id, pair_id, profile: gr.OAuthProfile | None = None):
+        _, served, message = pairwise.answer_and_next(campaign, annotator_id, pair_id, choice, hf_user=_user(profile))
+        return _pair_outputs(served, message)
+
+    return answer
+
+
+def rating_answer_handler(score: int):
+    @user_errors
+    def answer(campaign, annotator_id, item_id, profile: gr.OAuthProfile | None = None):
+        _, served, message = rating.answer_and_next(campaign, annotator_id, item_id, score, hf_user=_user(profile))
+        return _item_outputs(served, message)
+
+    return answer
+
+
+# ---------------------------------------------------------------------------------- admin handlers
+
+
+@user_errors
+def admin_create_campaign(password, archive, name, kind, allow_tie, gold_rate, gold_min_accuracy, daily_cap,
+                          min_response_ms, sampler, instructions, question, progress=gr.Progress()):
+    """Create a campaign from a .zip (manifest.csv, optional gold.csv, images); returns its counts."""
+    admin.check_password(password)
+    paths = file_paths(archive)
+    if not paths:
+        raise InputError("No archive was uploaded; upload a .zip holding manifest.csv and the images.")
+    settings = CampaignSettings(kind=kind, allow_tie=bool(allow_tie), instructions=instructions or None,
+                                question=question or None, gold_rate=float(gold_rate or 0),
+                                gold_min_accuracy=float(gold_min_accuracy or 0), daily_cap=int(daily_cap or 0),
+                                min_response_ms=int(min_response_ms or 0), sampler=sampler or "uniform")
+    info = create_campaign_from_archive(name, paths[0], settings, progress=lambda f, t: progress(f, desc=t))
+    return campaign_stats(info.name)
+
+
+@user_errors
+def admin_export(password, campaign, file_format, exclude_flagged):
+    """Raw answers of a campaign as a CSV or Parquet file."""
+    admin.check_password(password)
+    out = temporary_file(f".{file_format or 'csv'}", prefix=f"harmonylab-{campaign}-")
+    export_campaign(campaign, out, include_flagged=not exclude_flagged)
+    return str(out)
+
+
+@user_errors
+def admin_stats(password, campaign):
+    """Counts of a campaign (answers, annotators, flags, gold accuracy, per method)."""
+    admin.check_password(password)
+    return campaign_stats(campaign)
+
+
+@user_errors
+def admin_flag(password, annotator, reason, unflag):
+    """Flag an annotator (answers kept, excluded from aggregation) or lift the flag."""
+    admin.check_password(password)
+    set_flag(annotator, not unflag, reason or None)
+    return f"Annotator {annotator} {'unflagged' if unflag else 'flagged'}."
+
+
+# ------------------------------------------------------------------------------------------- layout
+
+
+def _store_status() -> str:
+    """Open the store at start-up (this also upgrades its schema); a sentence when that fails."""
+    try:
+        database = default_database()
+        gr.set_static_paths([str(database.media.root)])
+        return ""
+    except Exception as error:  # other tabs keep working; the handlers will report the same problem
+        return f"*The annotation store is unavailable: {error}*"
+
+
+def _admin_section() -> gr.Dropdown:
+    """The admin accordion; returns its campaign chooser (a hidden one when the section is disabled)."""
+    with gr.Accordion("Admin", open=False, elem_id="annotate-admin"):
+        if not admin.admin_enabled():
+            gr.Markdown(f"*The admin section is disabled; set `{admin.ENV}` on the server to enable it.*")
+            return gr.Dropdown(visible=False, allow_custom_value=True)
+        password = gr.Textbox(label="Admin password", type="password", elem_id="annotate-admin-password")
+        with gr.Tab("Create campaign"):
+            with gr.Row():
+                name = gr.Textbox(label="Name", placeholder="harmony-study-1")
+                kind = gr.Radio(["pairwise", "rating"], value="pairwise", label="Kind")
+                sampler = gr.Dropdown(list(SAMPLERS), value="uniform", label="Pair sampler (pairwise)")
+            archive = gr.File(label=".zip with manifest.csv (path,group,method[,reference][,composite]), "
+                                    "optional gold.csv, images", file_types=[".zip"])
+            with gr.Row():
+                allow_tie = gr.Checkbox(label="Allow tie")
+                gold_rate = gr.Number(0.0, label="Gold rate (0-1)", minimum=0, maximum=1)
+                gold_min_accuracy = gr.Number(0.0, label="Flag below gold accuracy (0-1)", minimum=0, maximum=1)
+                daily_cap = gr.Number(0, label="Daily cap (0 = none)", precision=0, minimum=0)
+                min_response_ms = gr.Number(0, label="Min response (ms)", precision=0, minimum=0)
+            instructions = gr.Textbox(label="Instructions (optional)", lines=2)
+            question = gr.Textbox(label="Question (optional)")
+            created = gr.JSON(label="Created")
+            gr.Button("Create campaign", variant="primary").click(
+                admin_create_campaign, [password, archive, name, kind, allow_tie, gold_rate, gold_min_accuracy,
+                                        daily_cap, min_response_ms, sampler, instructions, question],
+                created, api_name="admin_create_campaign")
+        with gr.Tab("Export and statistics"):
+            target = gr.Dropdown([], label="Campaign", allow_custom_value=True)
+            with gr.Row():
+                file_format = gr.Radio(["csv", "parquet"], value="csv", label="Format")
+                exclude_flagged = gr.Checkbox(label="Exclude flagged annotators")
+            with gr.Row():
+                export_button = gr.Button("Export raw answers")
+                stats_button = gr.Button("Statistics")
+            exported = gr.File(label="Export", interactive=False)
+            stats = gr.JSON(label="Statistics")
+            export_button.click(admin_export, [password, target, file_format, exclude_flagged], exported,
+                                api_name="admin_export")
+            stats_button.click(admin_stats, [password, target], stats, api_name="admin_stats")
+        with gr.Tab("Flag annotator"):
+            with gr.Row():
+                annotator = gr.Textbox(label="Annotator key (as in exports)")
+                reason = gr.Textbox(label="Reason")
+                unflag = gr.Checkbox(label="Remove the flag instead")
+            flagged = gr.Markdown()
+            gr.Button("Apply").click(admin_flag, [password, annotator, reason, unflag], flagged, api_name="admin_flag")
+    return target
+
+
+def _at_root(make):
+    """Create a component at the top level of the page instead of inside this tab.
+
+    Tabs mount lazily, and a ``gr.BrowserState`` inside an unmounted tab is neither read from nor written to
+    localStorage by the page-load event; at the top level it is mounted at once.
+    """
+    current = Context.block
+    Context.block = Context.root_block
+    try:
+        return make()
+    finally:
+        Context.block = current
 
 
 def build() -> None:
-    not_built_yet("the annotation portal — pairwise comparisons and 5-point ratings stored in SQL")
+    status = _store_status()
+    if status:
+        gr.Markdown(status)
+    gr.HTML("", js_on_load=KEYBOARD_JS, elem_id="annotate-keys", visible="hidden")
+    stored_id = _at_root(lambda: gr.BrowserState(None, storage_key="harmonylab-annotator-id", secret=BROWSER_SECRET))
+    with gr.Row():
+        campaign = gr.Dropdown([], label="Campaign", allow_custom_value=True, elem_id="annotate-campaign", scale=3)
+        annotator_id = gr.Textbox(label="Your anonymous annotator id", interactive=False, elem_id="annotate-annotator",
+                                  scale=2)
+        if os.environ.get("SPACE_ID"):
+            gr.LoginButton(scale=1)
+    gr.Markdown(CONTRACT)
+    instructions = gr.Markdown(elem_id="annotate-instructions")
+    with gr.Column(visible=False) as pair_panel:
+        with gr.Row(equal_height=True):
+            left_image = gr.Image(label="Left", type="filepath", interactive=False, buttons=[], elem_id="annotate-left-image")
+            right_image = gr.Image(label="Right", type="filepath", interactive=False, buttons=[], elem_id="annotate-right-image")
+        with gr.Row():
+            left_button = gr.Button("◀ Left  (←)", variant="primary", elem_id="annotate-left")
+            tie_button = gr.Button("Tie  (↓)", visible=False, elem_id="annotate-tie")
+            right_button = gr.Button("Right  (→) ▶", variant="primary", elem_id="annotate-right")
+    with gr.Column(visible=False) as rating_panel:
+        with gr.Row(equal_height=True):
+            composite = gr.Image(label="Composite (before)", type="filepath", interactive=False, buttons=[])
+            harmonized = gr.Image(label="Harmonized — rate this one", type="filepath", interactive=False, buttons=[],
+                                  elem_id="annotate-rate-image")
+            reference = gr.Image(label="Reference (real photo)", type="filepath", interactive=False, buttons=[])
+        with gr.Row():
+            score_buttons = {s: gr.Button(f"{s} · {label}", elem_id=f"annotate-rate-{s}") for s, label in rating.SCALE.items()}
+    progress = gr.Markdown(elem_id="annotate-progress")
+    with gr.Row(visible=False):  # values the page keeps; also the inputs of the API endpoints
+        pair_id = gr.Textbox(label="pair id", elem_id="annotate-pair-id")
+        item_id = gr.Textbox(label="item id", elem_id="annotate-item-id")
+        choice = gr.Textbox(label="choice")
+        score = gr.Textbox(label="score")
+        client_id = gr.Textbox(label="client id")
+        ack = gr.JSON(label="acknowledgement")
+    admin_campaign = _admin_section()
+
+    pair_view = [pair_id, left_image, right_image, progress]
+    item_view = [item_id, harmonized, composite, reference, progress]
+    Context.root_block.load(identify, stored_id, [stored_id, annotator_id, campaign, admin_campaign],
+                            api_visibility="private")
+    campaign.change(open_campaign, [campaign, annotator_id],
+                   [instructions, pair_panel, rating_panel, tie_button, *pair_view[:3], *item_view[:4], progress],
+                   js=BLUR_JS, api_visibility="private")
+    for name, button in (("left", left_button), ("right", right_button), ("tie", tie_button)):
+        button.click(pair_answer_handler(name), [campaign, annotator_id, pair_id], pair_view,
+                     api_visibility="private", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
+    for value, button in score_buttons.items():
+        button.click(rating_answer_handler(value), [campaign, annotator_id, item_id], item_view,
+                     api_visibility="private", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
+    gr.on([], next_pair, [campaign, annotator_id], pair_view, api_name="next_pair")
+    gr.on([], vote, [campaign, annotator_id, pair_id, choice, client_id], ack, api_name="vote",
+          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
+    gr.on([], next_item, [campaign, annotator_id], item_view, api_name="next_item")
+    gr.on([], rate, [campaign, annotator_id, item_id, score, client_id], ack, api_name="rate",
+          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
