@@ -1,0 +1,146 @@
+"""Fixtures of the store tests: a fresh database per test on SQLite and on PostgreSQL, campaign files.
+
+Every test that takes ``database_url`` (or ``db``) runs twice: on an SQLite file in its temporary folder
+and on PostgreSQL in a schema of its own (``hl_test_<pid>_<random>``, selected through ``search_path``
+and dropped afterwards), so runs never collide. PostgreSQL needs ``HARMONYLAB_TEST_POSTGRES_URL``
+(``.ci/run`` sets it); without it those runs are skipped with that reason.
+
+Campaign images are photos shipped in scikit-image, small crops with colour shifts as "methods".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import sample_photo
+
+POSTGRES_ENV = "HARMONYLAB_TEST_POSTGRES_URL"
+PHOTOS = ("astronaut", "coffee", "chelsea")
+METHODS = {"identity": (0, 0, 0), "warm": (40, 10, -30), "cool": (-30, 0, 40), "dark": (-60, -60, -60)}
+SIZE = 64
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A new empty schema; yields a URL whose connections use it (``search_path``); drops it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"hl_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={name}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it), so the PostgreSQL run of this store test is skipped")
+    with postgres_schema(base) as url:
+        yield url
+
+
+@pytest.fixture
+def db(database_url, tmp_path):
+    from backend.store.db import Database
+
+    database = Database(database_url, tmp_path / "data")
+    yield database
+    database.dispose()
+
+
+def write_photo(path: Path, image: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    return path
+
+
+def shifted(image: np.ndarray, shift: tuple[int, int, int]) -> np.ndarray:
+    return np.clip(image.astype(np.int16) + np.array(shift, dtype=np.int16), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def campaign_files(tmp_path) -> dict[str, Path]:
+    """A manifest (3 groups x 4 methods, with references and composites) and gold files, in one folder."""
+    root = tmp_path / "campaign"
+    rows = ["path,group,method,reference,composite"]
+    for photo in PHOTOS:
+        reference = sample_photo(photo)[:SIZE * 2:2, :SIZE * 2:2].copy()
+        write_photo(root / photo / "reference.png", reference)
+        write_photo(root / photo / "composite.png", shifted(reference, (70, -20, -50)))
+        for method, shift in METHODS.items():
+            write_photo(root / photo / f"{method}.png", shifted(reference, shift))
+            rows.append(f"{photo}/{method}.png,{photo},{method},{photo}/reference.png,{photo}/composite.png")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    write_photo(root / "gold" / "good.png", sample_photo("rocket")[:SIZE, :SIZE].copy())
+    write_photo(root / "gold" / "bad.png", shifted(sample_photo("rocket")[:SIZE, :SIZE], (120, -120, 120)))
+    (root / "gold.csv").write_text("better,worse\ngold/good.png,gold/bad.png\n")
+    (root / "gold_rating.csv").write_text("path,min_score,max_score\ngold/bad.png,1,2\n")
+    return {"root": root, "manifest": root / "manifest.csv", "gold": root / "gold.csv",
+            "gold_rating": root / "gold_rating.csv"}
+
+
+def make_campaign(db, files: dict[str, Path], name: str = "study", kind: str = "pairwise", gold: bool = False, **settings):
+    from backend.store.campaigns import CampaignSettings, create_campaign
+
+    gold_file = (files["gold"] if kind == "pairwise" else files["gold_rating"]) if gold else None
+    return create_campaign(name, files["manifest"], CampaignSettings(kind=kind, **settings), gold=gold_file, db=db)
+
+
+ADMIN_PASSWORD = "store-test-admin"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_app(request, tmp_path_factory):
+    """The real app (``python app.py``) on SQLite or on PostgreSQL (own schema), admin section enabled.
+
+    Shared by the API, crash and browser tests of a session; a test that kills the app restarts it on the
+    same data before it ends, so the fixture always hands out a running app.
+    """
+    from tests.conftest import LiveApp
+
+    data = tmp_path_factory.mktemp(f"store-app-{request.param}")
+    env = {"HARMONYLAB_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgresql":
+            base = os.environ.get(POSTGRES_ENV)
+            if not base:
+                pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it), so the PostgreSQL app tests are skipped")
+            env["HARMONYLAB_DATABASE_URL"] = stack.enter_context(postgres_schema(base))
+        app = LiveApp(data, extra_env=env).start()
+        stack.callback(app.stop)
+        yield app
+
+
+@pytest.fixture
+def app_db(store_app):
+    """The live app's database, opened from the test process (to create campaigns and check what is stored)."""
+    from backend.store.db import Database
+
+    url = store_app.env.get("HARMONYLAB_DATABASE_URL") or f"sqlite:///{store_app.data_dir / 'harmonylab.db'}"
+    database = Database(url, store_app.data_dir)
+    yield database
+    database.dispose()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

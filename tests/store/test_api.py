@@ -1,0 +1,146 @@
+"""The HTTP API of the Annotate tab against the real app (gradio_client), and (b) SIGKILL during votes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pandas as pd
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from sqlalchemy import func
+from sqlmodel import select
+
+from backend.store.models import Comparison, Rating
+from tests.store.conftest import ADMIN_PASSWORD, make_campaign, unique_name
+
+pytestmark = pytest.mark.api
+
+
+@pytest.fixture
+def client(store_app):
+    return Client(store_app.url, verbose=False)
+
+
+def stored_client_ids(db, table=Comparison) -> set[str]:
+    with db.reading() as session:
+        return set(session.exec(select(table.client_id)).all())
+
+
+def test_next_pair_vote_and_duplicate_over_http(client, app_db, campaign_files):
+    name = unique_name("api")
+    make_campaign(app_db, campaign_files, name=name, allow_tie=True)
+    pair_id, left, right, progress = client.predict(name, "api-user", api_name="/next_pair")
+    assert pair_id.startswith("p") and left != right and "0" in progress
+    assert all(p.endswith(".png") for p in (left, right))
+    first = client.predict(name, "api-user", pair_id, "tie", "api-vote-1", api_name="/vote")
+    again = client.predict(name, "api-user", pair_id, "tie", "api-vote-1", api_name="/vote")
+    assert first["status"] == "stored" and again["status"] == "duplicate" and first["id"] == again["id"]
+    assert "api-vote-1" in stored_client_ids(app_db)
+
+
+def test_rating_over_http(client, app_db, campaign_files):
+    name = unique_name("api-mos")
+    make_campaign(app_db, campaign_files, name=name, kind="rating")
+    item_id, image, composite, reference, progress = client.predict(name, "rater", api_name="/next_item")
+    assert item_id.startswith("r") and composite and reference
+    ack = client.predict(name, "rater", item_id, "5", "api-rating-1", api_name="/rate")
+    assert ack["status"] == "stored" and ack["score"] == 5
+
+
+def test_bad_input_over_http_is_one_sentence_and_stores_nothing(client, app_db, campaign_files, tmp_path):
+    name, other, mos = unique_name("api-bad"), unique_name("api-other"), unique_name("api-mos")
+    make_campaign(app_db, campaign_files, name=name)
+    make_campaign(app_db, campaign_files, name=other)
+    make_campaign(app_db, campaign_files, name=mos, kind="rating")
+    pair_id = client.predict(name, "bad-user", api_name="/next_pair")[0]
+    foreign_pair_id = client.predict(other, "bad-user", api_name="/next_pair")[0]
+    item_id = client.predict(mos, "bad-user", api_name="/next_item")[0]
+    before = (stored_client_ids(app_db), stored_client_ids(app_db, Rating))
+    (tmp_path / "campaign.txt").write_text("not a zip")
+    (tmp_path / "fake.zip").write_text("not a zip either")
+    calls = [
+        ((unique_name("nope"), "bad-user", pair_id, "left", "b1"), "/vote", "There is no campaign"),
+        ((name, "bad-user", pair_id, "sideways", "b2"), "/vote", "not valid"),
+        ((name, "bad-user", foreign_pair_id, "left", "b3"), "/vote", "another campaign"),
+        ((name, "bad-user", item_id, "left", "b3"), "/vote", "malformed"),
+        ((mos, "bad-user", item_id, "9", "b4"), "/rate", "from 1"),
+        ((ADMIN_PASSWORD, handle_file(str(tmp_path / "campaign.txt")), "x", "pairwise", False, 0, 0, 0, 0,
+          "uniform", "", ""), "/admin_create_campaign", r"Invalid file type.*\.zip"),  # refused by Gradio itself
+        ((ADMIN_PASSWORD, handle_file(str(tmp_path / "fake.zip")), "x", "pairwise", False, 0, 0, 0, 0,
+          "uniform", "", ""), "/admin_create_campaign", "not a .zip archive"),
+        (("wrong", name), "/admin_stats", "password is wrong"),
+    ]
+    for args, endpoint, message in calls:
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name=endpoint)
+    assert (stored_client_ids(app_db), stored_client_ids(app_db, Rating)) == before
+
+
+def test_admin_stats_and_export_over_http(client, app_db, campaign_files):
+    name = unique_name("api-admin")
+    make_campaign(app_db, campaign_files, name=name)
+    pair_id = client.predict(name, "admin-check", api_name="/next_pair")[0]
+    client.predict(name, "admin-check", pair_id, "right", "admin-vote", api_name="/vote")
+    stats = client.predict(ADMIN_PASSWORD, name, api_name="/admin_stats")
+    assert stats["answers"] == 1 and stats["choices"]["right"] == 1
+    exported = client.predict(ADMIN_PASSWORD, name, "parquet", False, api_name="/admin_export")
+    table = pd.read_parquet(exported)
+    assert table["client_vote_id"].tolist() == ["admin-vote"] and table["choice"].tolist() == ["right"]
+
+
+class VoteStreamer:
+    """Clients that vote as fast as the app answers and remember every acknowledged client id."""
+
+    def __init__(self, url: str, campaign: str, clients: int = 3):
+        self.url, self.campaign = url, campaign
+        self.acknowledged: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.stream, args=(k,), daemon=True) for k in range(clients)]
+
+    def stream(self, index: int) -> None:
+        annotator = f"streamer-{index}"
+        try:
+            client = Client(self.url, verbose=False)
+            while True:
+                pair_id = client.predict(self.campaign, annotator, api_name="/next_pair")[0]
+                vote_id = f"kill-{index}-{uuid.uuid4().hex}"
+                ack = client.predict(self.campaign, annotator, pair_id, "left", vote_id, api_name="/vote")
+                assert ack["status"] == "stored" and ack["client_id"] == vote_id
+                with self.lock:
+                    self.acknowledged.append(vote_id)
+        except Exception:  # the app was killed under us: stop streaming
+            return
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged)
+
+
+@pytest.mark.slow
+def test_sigkill_while_votes_stream_loses_nothing_acknowledged(store_app, app_db, campaign_files):
+    name = unique_name("crash")
+    make_campaign(app_db, campaign_files, name=name)
+    streamer = VoteStreamer(store_app.url, name)
+    for thread in streamer.threads:
+        thread.start()
+    deadline = time.monotonic() + 120
+    while streamer.count() < 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    store_app.stop(kill=True)  # SIGKILL, with votes in flight
+    for thread in streamer.threads:
+        thread.join(timeout=60)
+    acknowledged = set(streamer.acknowledged)
+    assert len(acknowledged) >= 40
+    store_app.start()
+    stored = {cid for cid in stored_client_ids(app_db) if cid.startswith("kill-")}
+    assert acknowledged <= stored  # every acknowledged vote survived
+    assert len(stored - acknowledged) <= len(streamer.threads)  # at most the ones in flight, unacknowledged
+    with app_db.reading() as session:
+        rows = session.exec(select(func.count()).select_from(Comparison).where(Comparison.client_id.like("kill-%"))).one()
+    assert rows == len(stored)
+    client = Client(store_app.url, verbose=False)  # the restarted app serves again
+    pair_id = client.predict(name, "after-restart", api_name="/next_pair")[0]
+    assert client.predict(name, "after-restart", pair_id, "right", "after-restart-1", api_name="/vote")["status"] == "stored"
