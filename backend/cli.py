@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "backend.iqa.compare2score.cli",
     "backend.store.cli",
     "backend.harmonization.cli",
+    "backend.leaderboard_cli",
 )
 
 

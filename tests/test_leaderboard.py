@@ -1,0 +1,111 @@
+"""Leaderboard service: rankings with CI-respecting ranks, win rates, QC, and models vs simulated people."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backend import leaderboard
+from backend.errors import InputError
+from tests.conftest import noisy, sample_photo
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
+NOISE = {"clean": 2.0, "mild": 14.0, "strong": 40.0}  # true quality: clean > mild > strong
+
+
+@pytest.fixture
+def database(tmp_path):
+    from backend.store.db import Database
+
+    db = Database(None, tmp_path / "data")
+    yield db
+    db.dispose()
+
+
+def build_campaign(db, tmp_path, kind: str):
+    from backend.store.campaigns import CampaignSettings, create_campaign
+
+    root = tmp_path / "campaign"
+    rows = ["path,group,method,reference"]
+    for photo in PHOTOS:
+        reference = sample_photo(photo)[:192, :192].copy()
+        (root / photo).mkdir(parents=True)
+        Image.fromarray(reference).save(root / photo / "reference.png")
+        for k, (method, sigma) in enumerate(NOISE.items()):
+            Image.fromarray(noisy(reference, sigma, seed=k)).save(root / photo / f"{method}.png")
+            rows.append(f"{photo}/{method}.png,{photo},{method},{photo}/reference.png")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    name = f"lb-{kind}-{uuid.uuid4().hex[:6]}"
+    info = create_campaign(name, root / "manifest.csv", CampaignSettings(kind=kind, allow_tie=kind == "pairwise"), db=db)
+    return name, {db.media.file(item.sha256): item for item in info.items.values()}
+
+
+def simulate_pairwise(db, name, items, votes=240, seed=0):
+    """Observers prefer the less noisy image (Thurstone noise), one in 20 answers a tie."""
+    from backend.store import pairwise
+
+    rng = np.random.default_rng(seed)
+    quality = {"clean": 1.5, "mild": 0.5, "strong": -1.5}
+    for k in range(votes):
+        annotator = f"sim-{k % 8}"
+        served = pairwise.next_pair(name, annotator, db=db)
+        left, right = items[served.left_image].method, items[served.right_image].method
+        diff = quality[left] - quality[right] + rng.normal(0, 1.0)
+        choice = "tie" if rng.random() < 0.05 else ("left" if diff > 0 else "right")
+        pairwise.vote(name, annotator, served.pair_id, choice, uuid.uuid4().hex, db=db)
+
+
+def test_pairwise_ranking_win_rates_and_models(database, tmp_path):
+    name, items = build_campaign(database, tmp_path, "pairwise")
+    with pytest.raises(InputError, match="no answers yet"):
+        leaderboard.method_ranking(name, db=database)
+    simulate_pairwise(database, name, items)
+    ranking = leaderboard.method_ranking(name, "bt", n_bootstrap=100, db=database)
+    assert list(ranking["method"]) == ["clean", "mild", "strong"]
+    assert ranking.loc[0, "rank"] == "1" and (ranking["ci_low"] <= ranking["score"]).all()
+    assert ranking["n"].sum() > 0
+    thurstone = leaderboard.method_ranking(name, "thurstone", n_bootstrap=50, db=database)
+    assert list(thurstone["method"]) == ["clean", "mild", "strong"]
+    rates = leaderboard.win_rates(name, db=database)
+    assert rates.loc["clean", "strong"] > 0.8 and rates.loc["strong", "clean"] < 0.2
+    assert np.allclose((rates + rates.T).to_numpy()[~np.eye(3, dtype=bool)], 1.0)
+    qc = leaderboard.annotator_qc(name, db=database)
+    assert set(qc["annotator"]) == {f"sim-{k}" for k in range(8)} and qc["answers"].sum() == 240
+    result = leaderboard.models_vs_people(name, ["psnr", "piqe"], n_bootstrap=100, db=database)
+    psnr = result.correlations.set_index("model").loc["psnr"]
+    assert psnr["srcc"] > 0.7 and psnr["srcc_low"] <= psnr["srcc"] <= psnr["srcc_high"]
+    assert psnr["n_items"] == len(PHOTOS) * len(NOISE)
+    with pytest.raises(InputError, match="needs a foreground mask"):
+        leaderboard.models_vs_people(name, ["ih-fmse"], db=database)
+    with pytest.raises(InputError, match="Unknown scaling model"):
+        leaderboard.method_ranking(name, "elo", db=database)
+
+
+def test_rating_mos_and_ranking(database, tmp_path):
+    from backend.store import rating
+
+    name, items = build_campaign(database, tmp_path, "rating")
+    rng = np.random.default_rng(1)
+    base = {"clean": 4.6, "mild": 3.2, "strong": 1.4}
+    for annotator in [f"rater-{k}" for k in range(6)]:
+        for _ in range(len(items)):
+            served = rating.next_item(name, annotator, db=database)
+            score = int(np.clip(np.rint(base[items[served.image].method] + rng.normal(0, 0.5)), 1, 5))
+            rating.rate(name, annotator, served.item_id, score, uuid.uuid4().hex, db=database)
+    mos = leaderboard.image_mos(name, db=database)
+    assert len(mos) == len(items) and mos["mos"].between(0, 100).all()
+    ranking = leaderboard.method_ranking(name, db=database)
+    assert list(ranking["method"]) == ["clean", "mild", "strong"]
+    assert list(ranking["rank"]) == ["1", "2", "3"]
+    with pytest.raises(InputError, match="win rates need pairwise votes"):
+        leaderboard.win_rates(name, db=database)
+    result = leaderboard.models_vs_people(name, ["psnr"], n_bootstrap=100, db=database)
+    assert result.correlations.loc[0, "srcc"] > 0.7
+
+
+def test_rank_ranges_respect_overlap():
+    best, worst = leaderboard.rank_ranges(np.array([2.0, 1.5, 0.0]), np.array([3.0, 2.5, 0.5]))
+    assert list(best) == [1, 1, 3] and list(worst) == [2, 2, 3]
