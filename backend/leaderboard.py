@@ -63,8 +63,11 @@ def _with_ranks(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def method_ranking(name: str, model: str = "bt", n_bootstrap: int = 200, seed: int = 0,
-                   progress: Callable[[float, str], None] | None = None, db=None) -> pd.DataFrame:
-    """Methods ranked with CIs: ``rank, method, score, ci_low, ci_high, n`` (votes or rated images)."""
+                   progress: Callable[[int, int], None] | None = None, db=None) -> pd.DataFrame:
+    """Methods ranked with CIs: ``rank, method, score, ci_low, ci_high, n`` (votes or rated images).
+
+    ``progress(done, total)`` is called after each bootstrap round.
+    """
     info, answers, _ = _judgments(name, db)
     if answers.empty:
         raise InputError(f"Campaign '{name}' has no answers yet (flagged annotators and gold answers excluded).")

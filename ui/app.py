@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import annotate, compare2score, harmonize, promptiqa, score
+from ui import annotate, compare2score, harmonize, leaderboard, promptiqa, score
+
+
+class AnnotateAndLeaderboard:
+    """The Annotate tab: collecting judgments, and the leaderboard built from them."""
+
+    @staticmethod
+    def build() -> None:
+        with gr.Tabs():
+            with gr.Tab("Judge", id="annotate-judge", elem_id="annotate-judge"):
+                annotate.build()
+            with gr.Tab("Leaderboard", id="annotate-leaderboard", elem_id="annotate-leaderboard"):
+                leaderboard.build()
+
 
 TABS = (
     ("Harmonize", "tab-harmonize", harmonize),
     ("Score", "tab-score", score),
     ("Compare2Score", "tab-compare2score", compare2score),
     ("PromptIQA", "tab-promptiqa", promptiqa),
-    ("Annotate", "tab-annotate", annotate),
+    ("Annotate", "tab-annotate", AnnotateAndLeaderboard),
 )
 
 INTRO = (

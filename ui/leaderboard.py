@@ -49,7 +49,7 @@ def show_leaderboard(campaign, scaling_model, bootstrap_rounds, progress=gr.Prog
     """Ranking table, ranking chart, win-rate heatmap or MOS distribution, and the annotator QC table."""
     info = get_campaign(campaign)
     ranking = leaderboard.method_ranking(info.name, scaling_model or "bt", int(bootstrap_rounds),
-                                         progress=lambda f, text="": progress(f, desc=text or "bootstrap"))
+                                         progress=lambda done, total: progress(done / total, desc="bootstrap"))
     what = "Bradley–Terry score" if info.kind == "pairwise" and scaling_model == "bt" else (
         "Thurstone score" if info.kind == "pairwise" else "mean MOS")
     return (ranking.round(4), ranking_chart(ranking, what), detail_chart(info.name, info.kind),
