@@ -19,9 +19,21 @@ def _outline(mask: np.ndarray, width: int) -> np.ndarray:
 
 
 def similarity_overlay(composite: np.ndarray, mask: np.ndarray, similarity_map: np.ndarray,
-                       instances: list[np.ndarray] | None = None, opacity: float = 0.6) -> np.ndarray:
-    """An RGB uint8 picture of the similarity map over the composite (module docstring)."""
+                       instances: list[np.ndarray] | None = None, opacity: float = 0.6,
+                       stretch: bool = False) -> np.ndarray:
+    """An RGB uint8 picture of the similarity map over the composite (module docstring).
+
+    ``stretch`` rescales the background instances' similarities to span 0..1 (their cosines often lie
+    within a narrow band), so the ranking is visible; the foreground stays at 1.
+    """
     import cv2
+
+    if stretch:
+        background = (similarity_map > 0) & ~mask
+        if background.any():
+            low, high = float(similarity_map[background].min()), float(similarity_map[background].max())
+            similarity_map = similarity_map.copy()
+            similarity_map[background] = (similarity_map[background] - low) / max(high - low, 1e-6) * 0.95 + 0.05
 
     width = max(1, round(max(composite.shape[:2]) / 400))
     grey = cv2.cvtColor(cv2.cvtColor(composite, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB).astype(np.float64)

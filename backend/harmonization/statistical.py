@@ -9,8 +9,10 @@
   that averages the instances' statistics with weights ``area_i * exp(sharpness * (s_i - max s))`` -- the
   instances that look most like the foreground dominate ("who looks like me"), large instances count more.
   The move is partial: the mean moves by ``strength`` (per channel: L, a, b) and the spread by
-  ``spread_strength`` in log space, because a region's colours legitimately differ from its neighbours';
-  these constants were chosen on the training split (see the model card), nothing else is fitted.
+  ``spread_strength`` in log space, because a region's colours legitimately differ from its neighbours'.
+  Defaults (L 0, a/b 0.3, spread 0.35, sharpness 4) were picked by a small grid search on 150 training
+  composites (fMSE 1666 -> 1550): moving lightness at all, or moving the chroma means further, raised
+  fMSE there; the sharpness barely mattered (0 vs 4 vs 12 within 1 %). Nothing else is fitted.
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ def routed_target(composite: np.ndarray, instances: list[np.ndarray], similarity
 
 
 class SemanticRouting:
-    def __init__(self, card: ModelCard, segmenter: str | None = None, sharpness: float = 8.0,
-                 strength: tuple[float, float, float] = (0.5, 0.5, 0.5), spread_strength: float = 0.3):
+    def __init__(self, card: ModelCard, segmenter: str | None = None, sharpness: float = 4.0,
+                 strength: tuple[float, float, float] = (0.0, 0.3, 0.3), spread_strength: float = 0.35):
         self.card, self.segmenter_name = card, segmenter
         self.sharpness, self.strength, self.spread_strength = sharpness, np.asarray(strength), spread_strength
 

@@ -1,0 +1,122 @@
+"""The paper 002 network: shapes at each scale, routing by the similarity map, identity at start, I/O."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from backend.harmonization.network import (
+    CONFIGS,
+    ChannelAttention,
+    NetworkConfig,
+    SemanticRoutedHarmonizer,
+    apply_transform,
+)
+
+SMALL = NetworkConfig(dim=8, heads=(1, 2, 4), blocks=(1, 1, 1), refinement_blocks=1)
+
+
+def inputs(batch=2, height=32, width=48, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    comp = torch.rand(batch, 3, height, width, generator=generator)
+    mask = (torch.rand(batch, 1, height, width, generator=generator) > 0.7).float()
+    sim = torch.rand(batch, 1, height, width, generator=generator)
+    return comp, mask, sim
+
+
+def test_feature_shapes_at_each_scale():
+    torch.manual_seed(0)
+    network = SemanticRoutedHarmonizer(SMALL)
+    features = network.features(*inputs())
+    d = SMALL.dim
+    expected = {"encoder1": (2, d, 32, 48), "encoder2": (2, 2 * d, 16, 24), "latent": (2, 4 * d, 8, 12),
+                "decoder2": (2, 2 * d, 16, 24), "decoder1": (2, 2 * d, 32, 48), "refined": (2, 2 * d, 32, 48),
+                "transform": (2, 12, 32, 48)}
+    assert {k: tuple(v.shape) for k, v in features.items()} == expected
+    with pytest.raises(ValueError, match="multiples of 4"):
+        network.features(*inputs(height=30))
+
+
+def test_untrained_network_returns_the_composite():
+    network = SemanticRoutedHarmonizer(SMALL)
+    comp, mask, sim = inputs()
+    out = apply_transform(comp, mask, network(comp, mask, sim))
+    assert torch.allclose(out, comp)
+
+
+def test_decoder_keys_and_values_are_routed_by_similarity():
+    torch.manual_seed(0)
+    network = SemanticRoutedHarmonizer(SMALL)
+    comp, mask, sim = inputs()
+    routed = network.features(comp, mask, sim)
+    flat = network.features(comp, mask, torch.ones_like(sim))
+    assert torch.allclose(routed["latent"], network.features(comp, mask, sim)["latent"])
+    assert not torch.allclose(routed["decoder1"], flat["decoder1"])
+    ablated = SemanticRoutedHarmonizer(NetworkConfig(**{**SMALL.as_dict(), "use_similarity": False}))
+    ablated.load_state_dict(network.state_dict())
+    assert torch.allclose(ablated.features(comp, mask, sim)["decoder1"],
+                          ablated.features(comp, mask, torch.ones_like(sim))["decoder1"], atol=1e-6)
+
+
+def test_channel_attention_scales_keys_and_values():
+    torch.manual_seed(0)
+    attention = ChannelAttention(8, 2)
+    x = torch.rand(1, 8, 8, 8)
+    zero = attention(x, torch.zeros(1, 1, 8, 8))
+    assert torch.allclose(zero, torch.zeros_like(zero), atol=1e-6), "V' = V x S with S = 0 gives no output"
+    assert attention(x, torch.ones(1, 1, 8, 8)).allclose(attention(x))
+
+
+def test_affine_transform_application():
+    comp = torch.full((1, 3, 4, 4), 0.5)
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., :2, :] = 1
+    transform = torch.zeros(1, 12, 2, 2)
+    transform[:, 9] = 0.1  # offset on red, upsampled from 2x2
+    out = apply_transform(comp, mask, transform)
+    assert torch.allclose(out[0, 0, :2], torch.full((2, 4), 0.6)) and torch.allclose(out[0, 0, 2:], torch.full((2, 4), 0.5))
+    assert torch.allclose(out[0, 1:], comp[0, 1:])
+
+
+def test_configs_and_save_load_roundtrip(tmp_path):
+    from backend.harmonization.neural import load_model, save_model
+
+    assert CONFIGS["full"].dim == 48 and CONFIGS["full"].blocks == (4, 6, 6)
+    full_parameters = sum(p.numel() for p in SemanticRoutedHarmonizer(CONFIGS["full"]).parameters())
+    tiny_parameters = sum(p.numel() for p in SemanticRoutedHarmonizer(CONFIGS["tiny"]).parameters())
+    assert tiny_parameters < full_parameters / 10
+    torch.manual_seed(1)
+    network = SemanticRoutedHarmonizer(SMALL)
+    torch.nn.init.normal_(network.output.weight, std=0.01)
+    save_model(network, tmp_path / "net.safetensors", {"work_size": 32})
+    loaded, card = load_model(tmp_path / "net.safetensors")
+    assert card["work_size"] == 32 and loaded.config == SMALL
+    args = inputs()
+    assert torch.allclose(loaded(*args), network(*args))
+
+
+def test_missing_weights_is_a_clear_error(tmp_path):
+    from backend.errors import ModelUnavailableError
+    from backend.harmonization.neural import load_model
+
+    with pytest.raises(ModelUnavailableError, match="harmonization train"):
+        load_model(tmp_path / "absent.safetensors")
+
+
+def test_network_harmonizer_keeps_background_and_size():
+    from backend.harmonization.neural import NetworkHarmonizer
+    from backend.registry import ModelCard
+    from tests.conftest import sample_photo
+
+    torch.manual_seed(2)
+    network = SemanticRoutedHarmonizer(SMALL).eval()
+    torch.nn.init.normal_(network.output.weight, std=0.05)
+    harmonizer = NetworkHarmonizer(ModelCard("t", "harmonize", "test"), network=network, work_size=32)
+    image = sample_photo("coffee")[::3, ::3].copy()
+    mask = np.zeros(image.shape[:2], dtype=bool)
+    mask[30:90, 50:120] = True
+    result = harmonizer.harmonize(image, mask)
+    assert result.image.shape == image.shape and result.image.dtype == np.uint8
+    assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
+    assert result.details["similarity_map"].shape == mask.shape and (result.details["similarity_map"][mask] == 1).all()
