@@ -65,7 +65,7 @@ def _train(args: argparse.Namespace) -> int:
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     train(Path(args.data), Path(args.out), args.config, args.work_size, args.loss_size, args.batch, args.steps,
           args.minutes, args.lr, args.seed, args.segmenter, Path(args.val) if args.val else None, args.threads,
-          args.limit, command)
+          args.limit, command, Path(args.init) if args.init else None)
     return 0
 
 
@@ -104,4 +104,5 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--segmenter", default="regions", help="segmenter for the similarity maps")
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.add_argument("--limit", type=int, help="only the first N training images")
+    train.add_argument("--init", help="start from these weights (continue training; same --config)")
     train.set_defaults(func=_train)

@@ -36,6 +36,8 @@ class InstanceSimilarity:
     instances: list[np.ndarray]  # bool masks at image size, background only
     similarity: np.ndarray  # (n,) cosine similarity to the foreground, in [0, 1]
     similarity_map: np.ndarray  # float32 HxW (Eq. 12)
+    small_image: np.ndarray  # the composite at WORK_SIDE, and the instances at that size (for statistics)
+    small_instances: list[np.ndarray]
 
 
 def _downscale(image: np.ndarray, side: int = WORK_SIDE) -> np.ndarray:
@@ -100,4 +102,4 @@ def instance_similarity(composite: np.ndarray, mask: np.ndarray, instance_masks:
     for instance, value in zip(instances, similarity, strict=True):
         similarity_map[instance] = value
     similarity_map[mask] = 1.0
-    return InstanceSimilarity(instances, similarity, similarity_map)
+    return InstanceSimilarity(instances, similarity, similarity_map, small, small_instances)

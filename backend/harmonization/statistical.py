@@ -54,12 +54,15 @@ class HistogramMatch:
         return HarmonizationResult(colour.paste(composite, mask, moved), {})
 
 
-def routed_target(composite: np.ndarray, instances: list[np.ndarray], similarity: np.ndarray,
+def routed_target(image: np.ndarray, instances: list[np.ndarray], similarity: np.ndarray,
                   sharpness: float) -> tuple[colour.LabStats, np.ndarray]:
-    """The similarity- and area-weighted CIELAB statistics of the background instances, and the weights."""
+    """The similarity- and area-weighted CIELAB statistics of the background instances, and the weights.
+
+    ``image`` and ``instances`` may be downscaled copies (the statistics barely change and it is faster).
+    """
     if not instances:
         return None, np.zeros(0)
-    stats = [colour.LabStats.of(composite[m]) for m in instances]
+    stats = [colour.LabStats.of(image[m]) for m in instances]
     areas = np.array([m.sum() for m in instances], dtype=np.float64)
     weights = areas * np.exp(sharpness * (similarity - similarity.max()))
     weights /= weights.sum()
@@ -81,7 +84,7 @@ class SemanticRouting:
         composite, mask = check_pair(composite, mask)
         segmenter = get_segmenter(self.segmenter_name)
         routed = instance_similarity(composite, mask, list(segmenter.segment(composite).masks))
-        target, weights = routed_target(composite, routed.instances, routed.similarity, self.sharpness)
+        target, weights = routed_target(routed.small_image, routed.small_instances, routed.similarity, self.sharpness)
         if target is None:  # no background instance: fall back to the whole background
             target = colour.LabStats.of(composite[~mask])
         moved = colour.reinhard(composite[mask], target, self.strength, self.spread_strength)

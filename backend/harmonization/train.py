@@ -7,7 +7,8 @@ Paper settings: AdamW (beta .9/.999, weight decay 1e-4), learning rate 3e-4 with
 256x256 inputs, batch 8, 200 epochs. Departures for CPU training (all options): the network sees a
 ``--work-size`` square (default 64; it predicts a smooth colour transform, ``network.py``) while the loss is
 taken at ``--loss-size`` (default 128) after applying the upsampled transform, as at inference; the run is
-bounded by ``--steps`` and ``--minutes`` (the cosine schedule spans ``--steps``); default learning rate 1e-3
+bounded by ``--steps`` and ``--minutes`` (the cosine schedule ends with whichever budget ends first);
+``--init`` continues from earlier weights (the card then lists every run); default learning rate 1e-3
 because the run is ~100x shorter than the paper's. Loss: foreground MSE (the fMSE of the metric, on 0..1
 values). Augmentation: horizontal flips. Similarity maps are computed once per image with the offline
 segmenter (or ``--segmenter``) and cached next to the data in ``.cache/``.
@@ -82,7 +83,7 @@ def foreground_mse(pred, real, mask):
 def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64, loss_size: int = 128,
           batch: int = 8, steps: int = 3000, minutes: float = 45.0, lr: float = 1e-3, seed: int = 0,
           segmenter: str = "regions", val: Path | None = None, threads: int = 1, limit: int | None = None,
-          command: str = "") -> dict:
+          command: str = "", init: Path | None = None) -> dict:
     import torch
 
     from backend.harmonization.network import CONFIGS, SemanticRoutedHarmonizer, apply_transform
@@ -96,10 +97,21 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     comps, reals, masks, sims = load_training_tensors(Path(data), work_size, loss_size, segmenter, limit)
-    network = SemanticRoutedHarmonizer(CONFIGS[config_name])
+    previous: dict = {}
+    if init is not None:
+        from backend.harmonization.neural import load_model
+
+        network, previous = load_model(init)
+        network.train()
+        if previous.get("config_name") not in (None, config_name):
+            raise InputError(f"--init weights are a '{previous['config_name']}' network, not '{config_name}'.")
+    else:
+        network = SemanticRoutedHarmonizer(CONFIGS[config_name])
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (1e-6 / lr) + (1 - 1e-6 / lr) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+
+    def cosine_lr(fraction: float) -> float:  # lr -> 1e-6 over the run (by steps or by time, whichever ends first)
+        return 1e-6 + (lr - 1e-6) * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
+
     start, history, step = time.perf_counter(), [], 0
     running = None
     from tqdm import tqdm
@@ -115,8 +127,9 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
         loss.backward()
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
         optimizer.step()
-        schedule.step()
         step += 1
+        for group in optimizer.param_groups:
+            group["lr"] = cosine_lr(max(step / steps, (time.perf_counter() - start) / (minutes * 60)))
         value = float(loss) * 255.0**2
         running = value if running is None else 0.98 * running + 0.02 * value
         if step % 50 == 0:
@@ -127,15 +140,20 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     bar.close()
     seconds = time.perf_counter() - start
     network.eval()
+    earlier = previous.get("training", {})
+    runs = earlier.get("runs") or ([{**earlier, "command": previous.get("command", "")}] if earlier else [])
+    runs = runs + [{
+        "steps": step, "planned_steps": steps, "minutes_budget": minutes, "batch": batch, "lr": lr, "seed": seed,
+        "seconds": round(seconds, 1), "threads": threads, "command": command, "init": str(init) if init else None,
+        "history": history}]
     card = {
         "name": out.stem, "paper": "002", "config_name": config_name, "config": network.config.as_dict(),
         "work_size": work_size, "loss_size": loss_size, "parameters": sum(p.numel() for p in network.parameters()),
         "data": {"train": str(data), "train_images": len(comps), "similarity_segmenter": segmenter,
                  "built_by": "scripts/build_harmonization_sets.py (Debian photos, iHarmony4 recipe)"},
-        "training": {"steps": step, "planned_steps": steps, "batch": batch, "lr": lr, "seed": seed,
-                     "optimizer": "AdamW(0.9, 0.999), wd 1e-4, cosine to 1e-6", "seconds": round(seconds, 1),
-                     "threads": threads, "history": history},
-        "command": command,
+        "training": {"steps": sum(r["steps"] for r in runs), "seconds": round(sum(r["seconds"] for r in runs), 1),
+                     "optimizer": "AdamW(0.9, 0.999), wd 1e-4, lr cosine to 1e-6 within each run", "runs": runs},
+        "command": " && ".join(r["command"] for r in runs if r.get("command")),
     }
     save_model(network, out, card)
     if val is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.segmentation.base import Segmentation, Segmenter, sorted_segmentation
+from backend.segmentation.base import Segmentation, Segmenter
 
 
 def _resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -96,20 +96,22 @@ class RegionSegmenter(Segmenter):
     def _automatic(self, image: np.ndarray) -> Segmentation:
         from skimage import color
 
+        small = _resize_image(image, self.work_side)
         labels = region_labels(image, self.work_side, self.scale, self.merge_threshold)
-        lab = color.rgb2lab(_resize_image(image, self.work_side))
-        small_labels = _resize_labels(labels, lab.shape[:2])
-        min_pixels = self.min_fraction * labels.size
-        masks, scores = [], []
-        for value in range(int(labels.max()) + 1):
-            mask = labels == value
-            if mask.sum() < min_pixels:
-                continue
-            pixels = lab[small_labels == value]
-            spread = float(pixels.std(axis=0).mean()) if len(pixels) else 0.0
-            masks.append(mask)
-            scores.append(float(np.exp(-spread / 20.0)))
-        return sorted_segmentation(masks, scores, method="felzenszwalb+rag", regions=int(labels.max()) + 1)
+        small_labels = _resize_labels(labels, small.shape[:2])
+        count = int(labels.max()) + 1
+        areas = np.bincount(labels.ravel(), minlength=count)
+        lab = color.rgb2lab(small).reshape(-1, 3)
+        flat = small_labels.ravel()
+        pixels = np.maximum(np.bincount(flat, minlength=count), 1)
+        means = np.stack([np.bincount(flat, lab[:, c], count) for c in range(3)], axis=1) / pixels[:, None]
+        squares = np.stack([np.bincount(flat, lab[:, c] ** 2, count) for c in range(3)], axis=1) / pixels[:, None]
+        spread = np.sqrt(np.maximum(squares - means**2, 0.0)).mean(axis=1)
+        keep = [v for v in np.argsort(-areas, kind="stable") if areas[v] >= max(1, self.min_fraction * labels.size)]
+        masks = [labels == v for v in keep]
+        scores = [float(np.exp(-spread[v] / 20.0)) for v in keep]
+        return Segmentation(tuple(masks), np.array(scores, dtype=np.float64),
+                            {"method": "felzenszwalb+cielab merge", "regions": count})
 
     def _prompted(self, image: np.ndarray, mask: np.ndarray) -> Segmentation:
         regions = self._automatic_cached(image)
