@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "backend.store.cli",
     "backend.harmonization.cli",
     "backend.leaderboard_cli",
+    "backend.iqa.promptiqa.cli",
 )
 
 

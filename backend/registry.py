@@ -31,6 +31,7 @@ PROVIDER_MODULES = (
     "backend.harmonization.metrics",
     "backend.segmentation.models",
     "backend.harmonization.models",
+    "backend.iqa.promptiqa.registration",
 )
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"

@@ -165,3 +165,20 @@ class Rating(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+import sqlalchemy  # noqa: E402  (the JSON column type of the saved-prompt table below)
+
+
+class SavedPrompt(SQLModel, table=True):
+    """A named PromptIQA prompt (paper 004): images (content-addressed) with one score each, in order."""
+
+    __tablename__ = "saved_prompts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    image_sha256s: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # media hashes, one per pair
+    scores: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # floats in the user's own scale
+    labels: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # display names of the images
+    created_at: datetime = Field(sa_column=_timestamp())
+

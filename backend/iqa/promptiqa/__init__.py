@@ -1,0 +1,1 @@
+"""PromptIQA (paper 004)."""

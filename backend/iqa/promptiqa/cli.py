@@ -1,0 +1,104 @@
+"""CLI of PromptIQA (paper 004): ``python -m backend promptiqa {score,build-data,train,eval}``.
+
+    python -m backend promptiqa score --prompt PROMPT.csv IMAGE... [--model promptiqa] [--json]
+        PROMPT.csv has columns path,score (any numeric range; see backend.iqa.promptiqa.prompts);
+        prints CSV image,score in the prompt's own scale.
+    python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2]
+    python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/compact] [--minutes 35]
+    python -m backend promptiqa eval [--data data/promptiqa] [--weights DIR] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+
+def _score(args: argparse.Namespace) -> int:
+    from backend.iqa.cli import expand_inputs
+    from backend.iqa.promptiqa.service import prompt_from_csv, score_sources
+
+    prompt = prompt_from_csv(args.prompt)
+    files = expand_inputs(args.images, "image")
+    table = score_sources([str(f) for f in files], prompt, args.model, names=[str(f) for f in files])
+    if args.json:
+        print(json.dumps({"prompt": {"pairs": len(prompt.images), "low": prompt.low, "high": prompt.high},
+                          "scores": table.to_dict("records")}, indent=1))
+    else:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from backend.iqa.promptiqa.data import build_dataset
+
+    table = build_dataset(args.out, families_per_photo=args.families, workers=args.workers)
+    print(table.groupby("split").size().to_string())
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from backend.iqa.promptiqa.train import train
+
+    command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
+                 seed=args.seed, threads=args.threads, command=command)
+    if not args.skip_eval:
+        from backend.iqa.promptiqa.report import evaluate_and_record
+
+        card = evaluate_and_record(args.out, args.data, rounds=args.rounds)
+    print(json.dumps(card.get("results", {}).get("headline", card["training"]), indent=1))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from backend.iqa.promptiqa.report import evaluate_folder
+
+    summary, head = evaluate_folder(args.weights, args.data, rounds=args.rounds)
+    print(summary.round(4).to_string(index=False))
+    print(json.dumps(head, indent=1))
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(json.dumps({"headline": head, "table": summary.to_dict("records")}, indent=1))
+    return 0
+
+
+def add_parsers(subparsers) -> None:
+    top = subparsers.add_parser("promptiqa", help="PromptIQA: score by an image-score prompt; build data, train, evaluate")
+    actions = top.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+
+    score = actions.add_parser("score", help="score images under a prompt CSV (path,score); prints image,score")
+    score.add_argument("--prompt", required=True, help="CSV with columns path,score (any numeric range)")
+    score.add_argument("--model", default="promptiqa", help="promptiqa (embedded) or promptiqa-vitb8 (authors')")
+    score.add_argument("--json", action="store_true", help="print the prompt range and scores as JSON")
+    score.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    score.set_defaults(func=_score)
+
+    build = actions.add_parser("build-data", help="build the synthetic-requirement training set (not committed)")
+    build.add_argument("--out", default="data/promptiqa")
+    build.add_argument("--families", type=int, default=7, help="distortion families per photo (all 5 levels each)")
+    build.add_argument("--workers", type=int, default=2)
+    build.set_defaults(func=_build)
+
+    train = actions.add_parser("train", help="mixed training on synthetic requirements (RS/RF of Eq. 4)")
+    train.add_argument("--data", default="data/promptiqa")
+    train.add_argument("--out", default="assets/promptiqa/compact")
+    train.add_argument("--steps", type=int, default=3000)
+    train.add_argument("--minutes", type=float, help="time budget; the schedule anneals within it")
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    train.add_argument("--rounds", type=int, default=5, help="random-sampling rounds of the evaluation")
+    train.add_argument("--skip-eval", action="store_true")
+    train.set_defaults(func=_train)
+
+    evaluate = actions.add_parser("eval", help="SRCC/PLCC on held-out photos and requirements (n, sampling, inversion)")
+    evaluate.add_argument("--data", default="data/promptiqa")
+    evaluate.add_argument("--weights", help="weights folder (default assets/promptiqa/compact)")
+    evaluate.add_argument("--rounds", type=int, default=5)
+    evaluate.add_argument("--out", help="also write the table and headline as JSON")
+    evaluate.set_defaults(func=_eval)

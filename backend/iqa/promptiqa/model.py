@@ -1,0 +1,136 @@
+"""The PromptIQA network (paper 004 Sec. 3.2, Fig. 2, Eq. 2-3) with a configurable visual encoder.
+
+Parts, with the paper's names (and the public code's attribute they correspond to):
+
+* visual encoder V (``visual``): image -> one M = 128-d token. Two encoders:
+  - ``compact`` (embedded default, trained here): a small CNN on 128x128 inputs -- a 4x4 stride-4 stem
+    (sees every pixel, so it can learn the high-pass filters that reveal noise, blur and blocking),
+    one strided 3x3 convolution per further stage, all with batch norm, mean and standard-deviation pooling of every stage, and a
+    linear projection to 128. A departure from the paper (which uses MoNet on a ViT-B/8) for CPU cost.
+  - ``monet`` (the paper's encoder, for the authors' checkpoint): a timm ViT (B/8 at 224 by default)
+    whose blocks 2, 5, 8, 11 are tapped, three multi-view attention modules (MAL) plus a fusion MAL, one
+    ViT block and a small CNN to 128 (``backend.iqa.promptiqa.monet``).
+* ISP feature (Eq. 3): the visual token and the score expanded to 128 dims, as two tokens.
+* prompt encoder P (``prompt_encoder`` = public ``i_p_fusion``): 3 ViT blocks (128-d, 4 heads) over the
+  two tokens, their mean, then the projection (``prompt_projection`` = public ``mlp``: FC 128 -> 64,
+  GELU, FC 64 -> 128; the paper says "an FC layer", the public code -- whose weights we load -- has
+  this two-layer form, which we follow).
+* ISPP fusion FM_ISPP (``ispp_fusion`` = public ``prompt_fusion``): 3 ViT blocks over the n prompt tokens.
+* image-prompt fusion FM_IP (``image_prompt_fusion`` + ``fusion_norm`` = public ``blocks`` + ``norm``):
+  8 ViT blocks over [image token, n requirement tokens], then LayerNorm.
+* regression R (``regression`` = public ``score_block``): FC 128 -> 64, ReLU, dropout, FC 64 -> 1 and a
+  sigmoid (public code; scores live in [0, 1] after the prompt's normalisation) on the first token.
+
+Block details follow the public code so its checkpoint loads unchanged: prompt encoder and ISPP fusion
+blocks have no qkv bias and LayerNorm eps 1e-5 (timm 0.5.4 defaults), the 8 fusion blocks have qkv bias
+and eps 1e-6.
+
+Prompt-side work does not depend on the image being scored, so :meth:`PromptIQANet.requirement` turns a
+prompt into the n fused requirement tokens F_AC once (the public code caches F_P and re-runs the ISPP
+fusion for every batch; the result is identical), and :meth:`PromptIQANet.score` scores any batch with it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+DIM, HEADS = 128, 4
+COMPACT_DEFAULT = {"kind": "compact", "widths": [32, 48, 64, 96], "input_size": 128}
+
+
+def vit_blocks(count: int, qkv_bias: bool, eps: float, dim: int = DIM, heads: int = HEADS):
+    from timm.models.vision_transformer import Block
+    from torch import nn
+
+    return nn.Sequential(*[Block(dim, heads, mlp_ratio=4.0, qkv_bias=qkv_bias,
+                                 norm_layer=partial(nn.LayerNorm, eps=eps)) for _ in range(count)])
+
+
+def build_compact_encoder(widths=(32, 48, 64, 96), dim: int = DIM):
+    """The embedded CNN encoder: (B, 3, H, W) in 0..1 -> (B, dim)."""
+    import torch
+    from torch import nn
+
+    def conv(cin, cout, stride):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    class CompactEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            stem = nn.Sequential(nn.Conv2d(3, widths[0], 4, 4, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
+            self.stages = nn.ModuleList([stem] + [conv(a, b, 2) for a, b in zip(widths[:-1], widths[1:])])
+            self.project = nn.Sequential(nn.Linear(2 * sum(widths) + 6, dim), nn.GELU(), nn.Linear(dim, dim))
+            self.register_buffer("mean", torch.tensor([0.45, 0.45, 0.45]).view(1, 3, 1, 1), persistent=False)
+            self.register_buffer("scale", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)
+
+        def forward(self, images):
+            x = (images - self.mean) / self.scale
+            pooled = [x.mean(dim=(2, 3)), x.flatten(2).std(dim=2)]  # global colour and contrast
+            for stage in self.stages:
+                x = stage(x)
+                pooled += [x.mean(dim=(2, 3)), x.flatten(2).std(dim=2)]
+            return self.project(torch.cat(pooled, dim=1))
+
+    return CompactEncoder()
+
+
+def build_network(visual: dict | None = None, dropout: float = 0.1):
+    """The whole network; ``visual`` is the encoder config (``COMPACT_DEFAULT`` or a ``monet`` config)."""
+    import torch
+    from torch import nn
+
+    visual = dict(visual or COMPACT_DEFAULT)
+    kind = visual.pop("kind")
+    visual.pop("input_size", None)
+    if kind == "compact":
+        encoder = build_compact_encoder(**visual)
+    elif kind == "monet":
+        from backend.iqa.promptiqa.monet import build_monet_encoder
+
+        encoder = build_monet_encoder(**visual)
+    else:
+        raise ValueError(f"unknown visual encoder kind {kind!r}")
+
+    class PromptIQANet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.visual = encoder
+            self.prompt_encoder = vit_blocks(3, qkv_bias=False, eps=1e-5)
+            self.prompt_projection = nn.Sequential(nn.Linear(DIM, DIM // 2), nn.GELU(), nn.Linear(DIM // 2, DIM))
+            self.ispp_fusion = vit_blocks(3, qkv_bias=False, eps=1e-5)
+            self.image_prompt_fusion = vit_blocks(8, qkv_bias=True, eps=1e-6)
+            self.fusion_norm = nn.LayerNorm(DIM)
+            self.regression = nn.Sequential(nn.Linear(DIM, DIM // 2), nn.ReLU(), nn.Dropout(dropout),
+                                            nn.Linear(DIM // 2, 1), nn.Sigmoid())
+
+        def encode_images(self, images):
+            """V(I): (B, 3, H, W) -> (B, 128)."""
+            return self.visual(images)
+
+        def encode_prompt(self, features, scores):
+            """ISP features (Eq. 3) through the prompt encoder: (..., n, 128), (..., n) -> F_P (..., n, 128)."""
+            score_tokens = scores.unsqueeze(-1).expand_as(features)
+            pairs = torch.stack([features, score_tokens], dim=-2)  # (..., n, 2, 128)
+            shape = pairs.shape
+            encoded = self.prompt_encoder(pairs.reshape(-1, 2, DIM)).mean(dim=1)
+            return self.prompt_projection(encoded).reshape(*shape[:-2], DIM)
+
+        def requirement(self, features, scores):
+            """F_AC = FM_ISPP(F_P): prompt (P, n, 128) features and (P, n) scores -> (P, n, 128)."""
+            return self.ispp_fusion(self.encode_prompt(features, scores))
+
+        def score(self, image_features, requirement):
+            """R(FM_IP(V(I), F_AC)) for image features (B, 128) and requirement tokens (B or 1, n, 128)."""
+            if requirement.shape[0] != image_features.shape[0]:
+                requirement = requirement.expand(image_features.shape[0], -1, -1)
+            tokens = torch.cat([image_features.unsqueeze(1), requirement], dim=1)
+            fused = self.fusion_norm(self.image_prompt_fusion(tokens))
+            return self.regression(fused[:, 0]).squeeze(-1)
+
+        def forward(self, images, prompt_images, prompt_scores):
+            """Score ``images`` (B, 3, H, W) under one prompt (n, 3, H, W) with scores (n,)."""
+            features = self.encode_images(torch.cat([images, prompt_images]))
+            requirement = self.requirement(features[len(images):].unsqueeze(0), prompt_scores.unsqueeze(0))
+            return self.score(features[: len(images)], requirement)
+
+    return PromptIQANet()

@@ -1,0 +1,147 @@
+"""Mixed training of the embedded PromptIQA (paper 004 Sec. 3.2 F, Sec. 4.1 C) on synthetic requirements.
+
+Every step encodes ``pool_size`` training images once and draws ``groups`` groups from them; a group is
+one requirement (``requirements.draw_requirement``) with n prompt ISPs plus ``targets`` target images
+among those images, scores augmented together by RS/RF (Eq. 4). Sharing the encoded images across
+groups gives many requirements per step for the price of one encoder pass (CPU budget). The prompt comes from the *same requirement* as its targets (the public code takes the
+other images of a one-data-set batch as the prompt; here prompts and targets are disjoint draws of the
+same requirement). Prompt size n is drawn per step from 3..10 so one model serves n = 3, 5, 7, 10; the
+prompt's ISPs are chosen by interval sampling or at random (half each). Images get random horizontal and
+vertical flips. Loss: L1 (paper). Optimiser: AdamW, linear warm-up and cosine decay over the step or time budget, whichever runs out first (the paper's Adam at
+1e-5 fine-tunes a pre-trained ViT; a CNN from scratch needs a larger rate).
+
+Batch norm sees every image of a step in one encoder pass. The trained weights go to
+``model.safetensors`` with ``card.json`` (config, data, command, training time, then the evaluation of
+``evaluate`` on held-out photos and requirements).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
+
+
+def to_tensor(images: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float().div_(255.0)
+
+
+def learning_rate_at(progress: float, peak: float, warmup: float = 0.03) -> float:
+    """Linear warm-up then cosine decay to 2% of ``peak``; progress in [0, 1] (steps or time budget)."""
+    if progress < warmup:
+        return peak * (0.1 + 0.9 * progress / warmup)
+    fraction = min(1.0, (progress - warmup) / (1 - warmup))
+    return peak * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * fraction)))
+
+
+def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generator):
+    """Disjoint prompt (n, interval or random sampling) and target positions among ``labels``."""
+    from backend.iqa.promptiqa.prompts import sample_indices
+
+    strategy = "interval" if rng.random() < 0.5 else "random"
+    prompt = sample_indices(labels, n, strategy, rng)
+    rest = np.setdiff1d(np.arange(len(labels)), prompt)
+    return prompt, rng.choice(rest, size=targets, replace=False)
+
+
+def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
+          learning_rate: float = 1e-3, seed: int = 0, threads: int | None = None, minutes: float | None = None,
+          train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
+          rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "",
+          log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
+    import torch
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from backend.iqa.promptiqa.data import load_dataset
+    from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
+    from backend.iqa.promptiqa.requirements import augment, draw_requirement, training_columns
+    from backend.iqa.promptiqa.weights import CARD_FILE, WEIGHTS_FILE
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    images, table = load_dataset(data_dir)
+    train_rows = (table["split"] == "train").to_numpy()
+    pool = np.flatnonzero(train_rows)
+    columns = training_columns(table, train_requirements, train_rows)
+    network = build_network(COMPACT_DEFAULT)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=1e-4)
+    started = time.perf_counter()
+    for group in optimiser.param_groups:
+        group["lr"] = learning_rate_at(0.0, learning_rate)
+    network.train()
+    running, done = None, 0
+    bar = tqdm(range(steps), desc="training", unit="step", file=sys.stderr)
+    for step in bar:
+        n = int(rng.integers(3, 11))
+        rows = rng.choice(pool, size=pool_size, replace=False)
+        pixels = images[rows]
+        flips = rng.random((len(rows), 2)) < 0.5
+        pixels = np.stack([p[:, ::-1] if fh else p for p, fh in zip(pixels, flips[:, 0])])
+        pixels = np.stack([p[::-1] if fv else p for p, fv in zip(pixels, flips[:, 1])])
+        features = network.encode_images(to_tensor(pixels))
+        prompt_index, target_index, prompt_scores, target_scores = [], [], [], []
+        for _ in range(groups):
+            labels = draw_requirement(columns, rng, mix_rate)[rows]
+            prompt, chosen = draw_group(labels, n, targets, rng)
+            scores = augment(np.concatenate([labels[prompt], labels[chosen]]), rng, rs_rate, rf_rate)
+            prompt_index.append(prompt)
+            target_index.append(chosen)
+            prompt_scores.append(scores[:n])
+            target_scores.append(scores[n:])
+        prompt_features = features[torch.from_numpy(np.stack(prompt_index))]  # groups, n, 128
+        requirement = network.requirement(prompt_features, torch.tensor(np.stack(prompt_scores), dtype=torch.float32))
+        image_features = features[torch.from_numpy(np.concatenate(target_index))]
+        predicted = network.score(image_features, requirement.repeat_interleave(targets, dim=0))
+        truth = torch.tensor(np.concatenate(target_scores), dtype=torch.float32)
+        loss = torch.nn.functional.l1_loss(predicted, truth)
+        done = step + 1
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 2.0)
+        optimiser.step()
+        progress = max(done / steps, 0.0 if minutes is None else (time.perf_counter() - started) / (60 * minutes))
+        for group in optimiser.param_groups:
+            group["lr"] = learning_rate_at(progress, learning_rate)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 20 == 0:
+            bar.set_postfix(l1=f"{running:.4f}")
+        if progress >= 1.0:
+            log(f"stopped after {done} steps (step or time budget reached)")
+            break
+    seconds = time.perf_counter() - started
+    network.eval()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(out / WEIGHTS_FILE))
+    counts = table[table["level"] == 0].groupby("split").size().to_dict()
+    card = {
+        "name": "promptiqa",
+        "summary": "PromptIQA (paper 004) with a compact CNN visual encoder, trained here on synthetic requirements.",
+        "config": {"visual": COMPACT_DEFAULT, "dim": 128},
+        "data": {"set": str(data_dir), "images": {k: int(v) for k, v in table.groupby("split").size().items()},
+                 "photos": {k: int(v) for k, v in counts.items()},
+                 "builder": "backend.iqa.promptiqa.data (photos of backend.data.photos, distortions of "
+                            "backend.data.distortions, labels by the registry's pyiqa metrics)",
+                 "train_requirements": list(train_requirements), "held_out_requirements": list(held_out)},
+        "training": {"steps": done, "planned_steps": steps, "images_per_step": pool_size, "groups": groups,
+                     "targets": targets,
+                     "prompt_sizes": "3..10", "learning_rate": learning_rate, "mix_rate": mix_rate,
+                     "rs_rate": rs_rate, "rf_rate": rf_rate, "seed": seed, "seconds": round(seconds, 1),
+                     "torch_threads": torch.get_num_threads(), "final_l1": round(float(running), 4)},
+        "command": command,
+        "parameters": int(sum(p.numel() for p in network.parameters())),
+    }
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2))
+    log(f"trained {done} steps in {seconds / 60:.1f} min; final L1 {running:.4f}")
+    return card

@@ -1,0 +1,80 @@
+"""PromptIQA network (paper 004 Sec. 3.2): layer sizes per SPEC.md, ISP features, Eq. 4 augmentations, cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from backend.iqa.promptiqa.model import build_network
+from backend.iqa.promptiqa.prompts import Prompt
+from backend.iqa.promptiqa.requirements import augment, random_flipping, random_scaling
+from tests.promptiqa.helpers import noisy_series, random_scorer
+
+
+@pytest.fixture(scope="module")
+def network():
+    torch.manual_seed(0)
+    return build_network().eval()
+
+
+def test_layer_sizes_follow_the_spec(network):
+    assert len(network.prompt_encoder) == 3 and len(network.ispp_fusion) == 3 and len(network.image_prompt_fusion) == 8
+    for block in [*network.prompt_encoder, *network.ispp_fusion, *network.image_prompt_fusion]:
+        assert block.attn.num_heads == 4 and block.attn.qkv.in_features == 128
+    assert network.prompt_projection[0].in_features == 128 and network.prompt_projection[-1].out_features == 128
+    linears = [m for m in network.regression if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(128, 64), (64, 1)]
+    assert isinstance(network.regression[-1], torch.nn.Sigmoid)
+    images = torch.rand(3, 3, 128, 128)
+    assert network.encode_images(images).shape == (3, 128)
+
+
+def test_isp_feature_is_image_token_plus_expanded_score(network):
+    features = torch.rand(2, 5, 128)
+    scores = torch.rand(2, 5)
+    tokens = {}
+    hook = network.prompt_encoder[0].register_forward_hook(lambda m, i, o: tokens.setdefault("in", i[0]))
+    with torch.no_grad():
+        prompt_tokens = network.encode_prompt(features, scores)
+    hook.remove()
+    assert tokens["in"].shape == (10, 2, 128)  # one 2-token ISP feature per pair (Eq. 3)
+    assert torch.allclose(tokens["in"][0, 1], scores[0, 0].expand(128))
+    assert prompt_tokens.shape == (2, 5, 128)
+    with torch.no_grad():
+        requirement = network.requirement(features, scores)
+        out = network.score(torch.rand(4, 128), requirement[:1])
+    assert requirement.shape == (2, 5, 128) and out.shape == (4,) and bool(((out >= 0) & (out <= 1)).all())
+
+
+def test_random_scaling_and_flipping_follow_eq4():
+    scores = np.array([0.2, 0.4, 0.5, 0.3])
+    np.testing.assert_allclose(random_scaling(scores), scores / 0.5)
+    np.testing.assert_allclose(random_flipping(scores), 1 - scores)
+    rng = np.random.default_rng(0)
+    outcomes = [augment(scores, rng) for _ in range(4000)]
+    scaled = np.mean([np.isclose(o.max(), 1.0) or np.isclose(o.min(), 0.0) for o in outcomes])
+    flipped = np.mean([o[0] > o[1] for o in outcomes])  # order reverses only under RF
+    assert 0.45 < scaled < 0.6 and 0.07 < flipped < 0.13
+
+
+def test_prompt_features_are_cached_by_prompt_hash():
+    scorer = random_scorer()
+    images = noisy_series(4)
+    prompt = Prompt(tuple(images[:3]), np.array([3.0, 2.0, 1.0]))
+    first = scorer.score_images([images[3]], prompt)
+    again = scorer.score_images([images[3]], Prompt(tuple(i.copy() for i in images[:3]), np.array([3.0, 2.0, 1.0])))
+    assert scorer.cache_misses == 1 and scorer.cache_hits == 1
+    np.testing.assert_allclose(first, again)
+    scorer.score_images([images[3]], Prompt(tuple(images[:3]), np.array([1.0, 2.0, 3.0])))
+    assert scorer.cache_misses == 2
+
+
+def test_batch_scores_equal_single_scores_and_stay_in_the_prompt_range():
+    scorer = random_scorer()
+    images = noisy_series(5)
+    prompt = Prompt(tuple(images[:3]), np.array([10.0, 40.0, 70.0]))
+    batch = scorer.score_images(images, prompt)
+    single = np.array([scorer.score_images([image], prompt)[0] for image in images])
+    np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-4)
+    assert np.all((batch >= 10.0) & (batch <= 70.0))
