@@ -4,7 +4,8 @@ Order of work for an answer (nothing is written before every check has passed):
 1. campaign (exists, right kind, open), annotator id, served token (signature, campaign, annotator,
    age), the answer itself, client id, response time, daily cap;
 2. one INSERT, committed before the acknowledgement is returned (so an acknowledged answer survives a
-   crash of the app the moment after);
+   crash of the app the moment after) — through the database's group-commit writer
+   (:mod:`backend.store.writer`), which commits answers arriving together in one transaction;
 3. a retry with the same client id finds the stored row and gets ``status: "duplicate"`` with the same
    row id, whatever it sends as answer: the first answer wins. A second answer to the same served
    pair/item under a new client id is refused.
@@ -18,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from backend.errors import InputError
@@ -27,10 +26,9 @@ from backend.store import quality, tokens
 from backend.store.annotators import annotator_key, annotator_row_id
 from backend.store.campaigns import CampaignInfo, get_campaign
 from backend.store.db import Database, default_database
-from backend.store.models import Comparison, Rating, utc_now
+from backend.store.models import utc_now
 
 T = TypeVar("T")
-_INSERT = {table: insert(table).returning(table.id) for table in (Comparison, Rating)}
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 
 
@@ -47,8 +45,9 @@ class Requester:
         return annotator_row_id(self.db, self.key, self.kind)
 
     def progress(self) -> quality.Progress:
+        annotator = self.row_id()  # before taking a connection: never hold two at once (pool exhaustion)
         with self.db.read_connection() as connection:
-            return quality.progress(connection, self.campaign, self.row_id())
+            return quality.progress(connection, self.campaign, annotator)
 
 
 def requester(campaign: object, annotator_id: object, hf_user: str | None, kind: str,
@@ -97,13 +96,11 @@ def store(req: Requester, table, annotator: int, served: tokens.Served, response
     values = dict(answer, campaign_id=req.campaign.id, annotator_id=annotator, gold_id=served.gold_id,
                   response_ms=response_ms, served_nonce=served.nonce, client_id=client_id, created_at=utc_now())
     status = "stored"
-    try:
-        with req.db.write_connection() as connection:
-            row_id = connection.execute(_INSERT[table], values).scalar_one()
-    except IntegrityError:
+    row_id = req.db.writer.insert(table, values)
+    if row_id is None:  # a UNIQUE constraint holds a row already: a retry, or a second answer to the pair
         row = _existing(req.db, table, client_id, served.nonce)
         if row is None:
-            raise
+            raise RuntimeError("an answer collided with a stored row that cannot be found")
         if row.client_id != client_id or row.annotator_id != annotator or row.served_nonce != served.nonce:
             what = "pair" if served.kind == "p" else "item"
             if row.served_nonce == served.nonce:
