@@ -33,7 +33,18 @@ from backend.store.export import campaign_stats, export_campaign
 from backend.store.samplers import SAMPLERS
 from ui.common import file_paths, temporary_file, user_errors
 
-ANSWER_CONCURRENCY = int(os.environ.get("HARMONYLAB_VOTE_CONCURRENCY", "8"))
+def _answer_concurrency() -> int | None:
+    raw = os.environ.get("HARMONYLAB_ANNOTATE_CONCURRENCY", "8").strip().lower()
+    return None if raw in ("none", "0", "unlimited") else int(raw)
+
+
+# Queued answer events (the page's buttons; the API endpoints when HARMONYLAB_ANNOTATE_QUEUE=1) share this
+# concurrency limit. The API endpoints skip Gradio's queue by default: measured with 32 clients
+# (benchmarks/annotation_load.py) the queue costs ~15 ms of CPU per event and caps /vote at ~50-60/s
+# whatever the limit (1, 8 or none), against ~170-190/s without it; the database side needs no limit
+# (one group-commit writer, a bounded connection pool).
+ANSWER_CONCURRENCY = _answer_concurrency()
+API_QUEUE = os.environ.get("HARMONYLAB_ANNOTATE_QUEUE", "0").strip().lower() in ("1", "true", "yes")
 BROWSER_SECRET = os.environ.get("HARMONYLAB_BROWSER_SECRET", "harmonylab-annotator-id")
 KEYS = {"ArrowLeft": "annotate-left", "ArrowRight": "annotate-right", "ArrowDown": "annotate-tie",
         **{str(s): f"annotate-rate-{s}" for s in rating.SCALE}}
@@ -327,9 +338,8 @@ def build() -> None:
     for value, button in score_buttons.items():
         button.click(rating_answer_handler(value), [campaign, annotator_id, item_id], item_view,
                      api_visibility="private", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
-    gr.on([], next_pair, [campaign, annotator_id], pair_view, api_name="next_pair")
-    gr.on([], vote, [campaign, annotator_id, pair_id, choice, client_id], ack, api_name="vote",
-          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
-    gr.on([], next_item, [campaign, annotator_id], item_view, api_name="next_item")
-    gr.on([], rate, [campaign, annotator_id, item_id, score, client_id], ack, api_name="rate",
-          concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
+    api = dict(queue=API_QUEUE, concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers", show_progress="hidden")
+    gr.on([], next_pair, [campaign, annotator_id], pair_view, api_name="next_pair", **api)
+    gr.on([], vote, [campaign, annotator_id, pair_id, choice, client_id], ack, api_name="vote", **api)
+    gr.on([], next_item, [campaign, annotator_id], item_view, api_name="next_item", **api)
+    gr.on([], rate, [campaign, annotator_id, item_id, score, client_id], ack, api_name="rate", **api)
