@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -156,10 +157,11 @@ def test_cli_create_stats_export_and_errors(cli_database, campaign_files, tmp_pa
     assert "lacks column(s) method" in capsys.readouterr().err
 
 
-def test_python_m_backend_campaign_exit_code_2(cli_database, tmp_path):
-    import os
-
+def test_python_m_backend_campaign_exit_code_2(tmp_path):
+    """The real command line (engine-independent: the in-process CLI test above covers both engines)."""
+    env = {**os.environ, "HARMONYLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+           "HARMONYLAB_DATA_DIR": str(tmp_path / "data")}
     result = subprocess.run([sys.executable, "-m", "backend", "campaign", "stats", "--name", "missing"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120, env={**os.environ})
+                            capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: There is no campaign 'missing'")
