@@ -1,0 +1,261 @@
+"""Annotation portal under load: votes/s and /vote latency through the HTTP API, 32 concurrent clients.
+
+For each engine (SQLite file in WAL mode with the app's settings; PostgreSQL in a schema of its own):
+
+1. **Ceiling — plain insert rate** of the same database: 32 threads insert vote rows into the same
+   ``comparisons`` table (same indexes and UNIQUE constraints), one row per transaction with a commit
+   each, straight through SQLAlchemy Core — what the database can do for one acknowledged vote each,
+   without HTTP, Gradio, validation or token checks.
+2. **The app**: the real ``python app.py`` (a separate process) on that database. 32 asynchronous HTTP
+   clients (one keep-alive connection each, in this process) first fetch their pairs with ``/next_pair``,
+   then all vote at once with ``/vote``; every 10th vote is sent a second time (a retry), which must be
+   acknowledged as ``duplicate``. The app serves these endpoints outside Gradio's queue by default
+   (``POST /gradio_api/run/<name>``); with ``--queue`` they go through it (``HARMONYLAB_ANNOTATE_QUEUE=1``,
+   called the documented way: ``POST /gradio_api/call/<name>``, then the server-sent events of
+   ``GET .../<event id>``) with ``--concurrency`` as their concurrency limit. Each client keeps one
+   session hash, as a browser page or gradio_client does.
+3. **Check**: every acknowledged vote is in the database exactly once; no other rows appeared.
+
+Targets (issue 3; a benchmark, not a test): app votes/s at least 25 % of the plain insert rate, p99 of
+``/vote`` at most 250 ms, zero lost or duplicated votes. The load generator shares the machine's cores
+with the app and the database (2 cores on the development machines), which the numbers include.
+
+Run: ``python -m benchmarks.annotation_load [--engines sqlite,postgresql] [--clients 32] [--votes 40]
+[--queue [--concurrency 8|none]]``; writes ``benchmarks/results/annotation_load.json``.
+PostgreSQL: ``HARMONYLAB_TEST_POSTGRES_URL`` or ``--postgres-url`` (default the local server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks.common import write_results
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CAMPAIGN = "load"
+
+
+def make_campaign_files(folder: Path) -> Path:
+    """3 groups x 4 methods of small scikit-image crops (colour shifts as methods)."""
+    from tests.store.conftest import METHODS, PHOTOS, sample_photo, shifted, write_photo
+
+    rows = ["path,group,method"]
+    for photo in PHOTOS:
+        reference = sample_photo(photo)[:128:2, :128:2].copy()
+        for method, shift in METHODS.items():
+            write_photo(folder / photo / f"{method}.png", shifted(reference, shift))
+            rows.append(f"{photo}/{method}.png,{photo},{method}")
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return folder / "manifest.csv"
+
+
+# ----------------------------------------------------------------------------------------- ceiling
+
+
+def plain_insert_rate(db, campaign, threads: int, rows_per_thread: int) -> float:
+    """Single-row insert transactions per second into ``comparisons`` from ``threads`` threads."""
+    from sqlalchemy import insert
+
+    from backend.store.annotators import annotator_row_id
+    from backend.store.models import Comparison, utc_now
+
+    annotator = annotator_row_id(db, "plain-insert", "anonymous")
+    a, b = campaign.groups[next(iter(campaign.groups))][:2]
+    statement = insert(Comparison)
+    barrier = threading.Barrier(threads + 1)
+
+    def work(index: int) -> None:
+        barrier.wait()
+        for step in range(rows_per_thread):
+            with db.write_connection() as connection:
+                connection.execute(statement, {
+                    "campaign_id": campaign.id, "annotator_id": annotator, "item_a_id": a, "item_b_id": b,
+                    "left_item_id": a, "choice": "left", "winner_item_id": a, "gold_id": None, "response_ms": 0,
+                    "served_nonce": uuid.uuid4().hex[:16], "client_id": f"plain-{index}-{step}",
+                    "created_at": utc_now()})
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return threads * rows_per_thread / (time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------------------------- HTTP client
+
+
+async def call(client: httpx.AsyncClient, api: str, data: list, queued: bool = True, session: str | None = None) -> list:
+    """One API call the documented HTTP way; returns the outputs or raises with the app's error.
+
+    ``session`` is the client's session hash, kept for all its calls (as a browser page or gradio_client
+    does); without one, Gradio builds a fresh session state for every call.
+    """
+    request = {"data": data, "session_hash": session}
+    if not queued:
+        body = (await client.post(f"gradio_api/run/{api}", json=request)).json()
+        if "error" in body and body.get("data") is None:
+            raise RuntimeError(body["error"])
+        return body["data"]
+    event_id = (await client.post(f"gradio_api/call/{api}", json=request)).json()["event_id"]
+    async with client.stream("GET", f"gradio_api/call/{api}/{event_id}") as stream:
+        event = None
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = json.loads(line[5:]) if line[5:].strip() not in ("", "null") else None
+                if event == "error":
+                    raise RuntimeError(payload)
+                return payload
+    raise RuntimeError(f"/{api} ended without a result")
+
+
+async def load(url: str, clients: int, votes: int, queued: bool) -> dict:
+    """Phase 1: every client fetches ``votes`` pairs; phase 2: every client votes on them (10 % resent)."""
+    run = uuid.uuid4().hex[:6]
+    connections = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(clients)]
+    sessions = [uuid.uuid4().hex for _ in range(clients)]
+    pairs: list[list[str]] = [[] for _ in range(clients)]
+    serve_latency: list[float] = []
+    vote_latency: list[float] = []
+    acks: list[dict] = []
+
+    async def fetch(index: int) -> None:
+        for _ in range(votes):
+            start = time.perf_counter()
+            pairs[index].append((await call(connections[index], "next_pair", [CAMPAIGN, f"load-{index}"], queued,
+                                            sessions[index]))[0])
+            serve_latency.append(time.perf_counter() - start)
+
+    async def vote(index: int) -> None:
+        for step, pair_id in enumerate(pairs[index]):
+            vote_id = f"load-{run}-{index}-{step}"
+            for _ in range(2 if step % 10 == 0 else 1):  # every 10th vote is retried
+                start = time.perf_counter()
+                ack = (await call(connections[index], "vote", [CAMPAIGN, f"load-{index}", pair_id,
+                                                               ("left", "right")[step % 2], vote_id], queued,
+                                    sessions[index]))[0]
+                vote_latency.append(time.perf_counter() - start)
+                acks.append(ack)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(fetch(i) for i in range(clients)))
+    serve_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(vote(i) for i in range(clients)))
+    vote_seconds = time.perf_counter() - start
+    for connection in connections:
+        await connection.aclose()
+    ms = lambda values, q: float(np.percentile(values, q) * 1000)  # noqa: E731
+    return {
+        "next_pair_per_s": len(serve_latency) / serve_seconds, "next_pair_p50_ms": ms(serve_latency, 50),
+        "next_pair_p99_ms": ms(serve_latency, 99),
+        "vote_calls": len(vote_latency), "votes_per_s": len(vote_latency) / vote_seconds,
+        "vote_p50_ms": ms(vote_latency, 50), "vote_p99_ms": ms(vote_latency, 99), "acks": acks,
+    }
+
+
+def check(db, campaign, acks: list[dict]) -> dict:
+    """Acknowledged votes against the rows of the campaign (after the warm-up's): lost, duplicated, unexpected."""
+    from sqlalchemy import select
+
+    from backend.store.models import Comparison
+
+    stored_acks = {a["client_id"] for a in acks if a["status"] == "stored"}
+    prefix = next(iter(stored_acks)).rsplit("-", 2)[0]  # load-<run>
+    duplicate_acks = sum(a["status"] == "duplicate" for a in acks)
+    with db.read_connection() as connection:
+        rows = connection.execute(select(Comparison.client_id).where(Comparison.campaign_id == campaign.id,
+                                                                      Comparison.client_id.like(f"{prefix}-%"))).scalars().all()
+    return {"acknowledged_votes": len(stored_acks), "duplicate_acks": duplicate_acks, "rows": len(rows),
+            "lost": len(stored_acks - set(rows)), "duplicated": len(rows) - len(set(rows)),
+            "unexpected": len(set(rows) - stored_acks)}
+
+
+# ------------------------------------------------------------------------------------------ driver
+
+
+def run_engine(engine: str, url: str, folder: Path, args) -> dict:
+    from backend.store.campaigns import CampaignSettings, create_campaign
+    from backend.store.db import Database
+    from tests.conftest import LiveApp
+
+    data = folder / f"data-{engine}"
+    db = Database(url, data)
+    campaign = create_campaign(CAMPAIGN, make_campaign_files(folder / f"campaign-{engine}"),
+                               CampaignSettings("pairwise"), db=db)
+    ceiling = plain_insert_rate(db, campaign, args.clients, args.plain_rows)
+    env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency, "HARMONYLAB_ANNOTATE_QUEUE": "1" if args.queue else "0",
+           "HARMONYLAB_DATABASE_URL": url}
+    app = LiveApp(data, extra_env=env).start()
+    try:
+        asyncio.run(load(app.url, 2, 2, args.queue))  # warm-up (first requests, imports)
+        measured = asyncio.run(load(app.url, args.clients, args.votes, args.queue))
+    finally:
+        app.stop()
+    verdict = check(db, campaign, measured.pop("acks"))
+    db.dispose()
+    result = {"plain_inserts_per_s": ceiling, **measured, **verdict}
+    result["fraction_of_plain_insert_rate"] = result["votes_per_s"] / ceiling
+    result["targets_met"] = {
+        "at_least_25_percent_of_plain_insert_rate": result["fraction_of_plain_insert_rate"] >= 0.25,
+        "p99_at_most_250_ms": result["vote_p99_ms"] <= 250,
+        "zero_lost_or_duplicated": verdict["lost"] == verdict["duplicated"] == verdict["unexpected"] == 0,
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--votes", type=int, default=40, help="votes per client")
+    parser.add_argument("--plain-rows", type=int, default=200, help="rows per thread for the ceiling")
+    parser.add_argument("--queue", action="store_true", help="serve the API endpoints through Gradio's queue")
+    parser.add_argument("--concurrency", default="8", help="concurrency limit of the queued endpoints (or none)")
+    parser.add_argument("--postgres-url", default=os.environ.get("HARMONYLAB_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
+    args = parser.parse_args()
+    from backend.store.db import sqlite_synchronous
+    from tests.store.conftest import postgres_schema
+
+    load_before = os.getloadavg()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="harmonylab-load-") as scratch:
+        for engine in args.engines.split(","):
+            if engine == "sqlite":
+                results[engine] = run_engine(engine, f"sqlite:///{scratch}/load.db", Path(scratch), args)
+            else:
+                with postgres_schema(args.postgres_url) as url:
+                    results[engine] = run_engine(engine, url, Path(scratch), args)
+            r = results[engine]
+            print(f"{engine}: {r['votes_per_s']:.0f} votes/s (p50 {r['vote_p50_ms']:.0f} ms, p99 {r['vote_p99_ms']:.0f} ms) "
+                  f"= {100 * r['fraction_of_plain_insert_rate']:.1f} % of the plain insert rate "
+                  f"{r['plain_inserts_per_s']:.0f}/s; /next_pair {r['next_pair_per_s']:.0f}/s "
+                  f"(p99 {r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, "
+                  f"unexpected {r['unexpected']} of {r['acknowledged_votes']} acknowledged "
+                  f"(+{r['duplicate_acks']} retries acknowledged as duplicates)")
+    settings = {"clients": args.clients, "votes_per_client": args.votes, "queued": args.queue,
+                "concurrency_limit": args.concurrency if args.queue else None,
+                "sqlite_synchronous": sqlite_synchronous(), "retry_every": 10,
+                "load_average_before": load_before, "load_average_after": os.getloadavg()}
+    if not args.no_write:
+        write_results("annotation_load", {"settings": settings, "results": results})
+
+
+if __name__ == "__main__":
+    main()
