@@ -4,7 +4,7 @@
         PROMPT.csv has columns path,score (any numeric range; see backend.iqa.promptiqa.prompts);
         prints CSV image,score in the prompt's own scale.
     python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2]
-    python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/compact] [--minutes 35]
+    python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/compact] [--minutes 30] [--lr 3e-4]
     python -m backend promptiqa eval [--data data/promptiqa] [--weights DIR] [--out results.json]
 """
 
@@ -89,7 +89,7 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--out", default="assets/promptiqa/compact")
     train.add_argument("--steps", type=int, default=3000)
     train.add_argument("--minutes", type=float, help="time budget; the schedule anneals within it")
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--lr", type=float, default=3e-4, help="peak rate (7e-4 did not learn from scratch here)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.add_argument("--rounds", type=int, default=5, help="random-sampling rounds of the evaluation")

@@ -47,12 +47,16 @@ IMAGES_FILE, LABELS_FILE = "images.npy", "labels.csv"
 
 
 def crop_photo(path: str | Path, crop: int = CROP) -> np.ndarray:
-    """The photo downscaled so its shorter side is ``crop`` px, centre-cropped to ``crop`` x ``crop``."""
-    import cv2
-
+    """The photo at ``path`` through :func:`crop_square`."""
     from backend.data.photos import load_photo
 
-    image = load_photo(path, max_side=4 * crop)
+    return crop_square(load_photo(path, max_side=4 * crop), crop, Path(path).name)
+
+
+def crop_square(image: np.ndarray, crop: int = CROP, name: str = "image") -> np.ndarray:
+    """``image`` downscaled so its shorter side is ``crop`` px, centre-cropped to ``crop`` x ``crop``."""
+    import cv2
+
     height, width = image.shape[:2]
     scale = crop / min(height, width)
     if scale < 1:
@@ -60,7 +64,7 @@ def crop_photo(path: str | Path, crop: int = CROP) -> np.ndarray:
                            interpolation=cv2.INTER_AREA)
     height, width = image.shape[:2]
     if min(height, width) < crop:
-        raise InputError(f"The photo '{Path(path).name}' is smaller than {crop} px; it cannot be cropped.")
+        raise InputError(f"The photo '{name}' is smaller than {crop} px; it cannot be cropped.")
     top, left = (height - crop) // 2, (width - crop) // 2
     return np.ascontiguousarray(image[top:top + crop, left:left + crop])
 

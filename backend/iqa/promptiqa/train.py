@@ -53,7 +53,7 @@ def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generato
 
 
 def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
-          learning_rate: float = 1e-3, seed: int = 0, threads: int | None = None, minutes: float | None = None,
+          learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "",
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:

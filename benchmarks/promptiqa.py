@@ -1,0 +1,84 @@
+"""PromptIQA (paper 004): evaluation table on held-out photos/requirements and CPU speed per image.
+
+Quality (``backend.iqa.promptiqa.evaluate`` on the built set; build it with
+``python -m backend promptiqa build-data``): SRCC/PLCC per requirement for n = 3, 5, 7, 10 ISPs with
+interval and random sampling, the inverted prompt, and the random-scores / random-images / no-prompt
+controls; targets are the test photos, prompts come from training photos.
+
+Speed: ms per image scoring a batch of images under a 10-ISP prompt, with the prompt's requirement tokens
+cached (the normal case after the first call) and without (cache cleared, so the 10 prompt images are
+encoded again on every call).
+
+Targets (not tests): SRCC >= 0.85 on held-out requirements with 10 ISPs; an inverted prompt gives the same
+SRCC with the opposite sign within 0.05; <= 50 ms per image on CPU with a cached prompt.
+Run: ``python -m benchmarks.promptiqa [--rounds 5] [--batch 32]``; writes ``benchmarks/results/promptiqa.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+
+def speed(batch: int, repeats: int) -> dict:
+    from backend import registry
+    from backend.iqa.promptiqa.prompts import Prompt
+    from backend.data.photos import skimage_photos
+    from benchmarks.common import best_seconds
+
+    def noisy(image, sigma, seed):
+        rng = np.random.default_rng(seed)
+        return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+    scorer = registry.create("promptiqa")
+    base = skimage_photos(256)["astronaut"]  # 256 x 256
+    prompt = Prompt(tuple(noisy(base, 3.0 * k, seed=k) for k in range(10)), np.arange(10.0))
+    images = [noisy(base, 2.0 + 40.0 * k / batch, seed=100 + k) for k in range(batch)]
+    cached = best_seconds(lambda: scorer.score_images(images, prompt), repeats)
+    single = best_seconds(lambda: scorer.score_images(images[:1], prompt), repeats)
+
+    def uncached():
+        scorer.clear_cache()
+        scorer.score_images(images, prompt)
+
+    fresh = best_seconds(uncached, repeats)
+    return {"batch": batch, "image_size": list(base.shape[:2]), "prompt_pairs": 10,
+            "ms_per_image_cached_prompt": round(1000 * cached / batch, 2),
+            "ms_per_image_uncached_prompt": round(1000 * fresh / batch, 2),
+            "ms_single_image_cached_prompt": round(1000 * single, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="random-sampling rounds")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data", default="data/promptiqa")
+    args = parser.parse_args()
+
+    from backend.iqa.promptiqa.report import evaluate_folder
+    from benchmarks.common import write_results
+
+    summary, head = evaluate_folder(None, args.data, rounds=args.rounds)
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_rows", 500):
+        print(summary.round(4).to_string(index=False))
+    held = summary[summary["held_out"] & summary["prompt"].isin(["interval", "random", "inverted"])]
+    print("\nheld-out requirements, SRCC by n:")
+    print(held.pivot_table(index=["requirement", "prompt"], columns="n", values="srcc").round(4).to_string())
+    timing = speed(args.batch, args.repeats)
+    print(f"\nms per image: cached prompt {timing['ms_per_image_cached_prompt']}, "
+          f"uncached prompt {timing['ms_per_image_uncached_prompt']} (batch {args.batch})")
+    inverted_gap = abs(head["held_out_srcc_interval"] + head["held_out_srcc_inverted"])
+    targets = {"srcc_10_isps_ge_0.85": head["held_out_srcc_interval"] >= 0.85,
+               "inverted_within_0.05": inverted_gap <= 0.05,
+               "cached_ms_le_50": timing["ms_per_image_cached_prompt"] <= 50}
+    print("targets:", targets)
+    write_results("promptiqa", {"headline": head, "inverted_gap": round(inverted_gap, 4), "targets": targets,
+                                "speed": timing, "table": summary.round(4).to_dict("records")})
+
+
+if __name__ == "__main__":
+    main()
