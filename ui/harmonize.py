@@ -112,7 +112,7 @@ def build() -> HarmonizeTab:
             run = gr.Button("Harmonize", variant="primary", elem_id="harmonize-run")
     with gr.Row():
         slider = gr.ImageSlider(label="Composite ↔ harmonized", elem_id="harmonize-slider",
-                                type="numpy", max_height=520)
+                                type="numpy", format="png", max_height=520)
         overlay = gr.Image(label="Background instances by similarity to the foreground (yellow = most similar)", type="numpy",
                            elem_id="harmonize-overlay", interactive=False)
     gallery = gr.Gallery(label="All results", columns=4, height=280, object_fit="contain", elem_id="harmonize-gallery")

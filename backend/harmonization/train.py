@@ -10,7 +10,11 @@ taken at ``--loss-size`` (default 128) after applying the upsampled transform, a
 bounded by ``--steps`` and ``--minutes`` (the cosine schedule ends with whichever budget ends first);
 ``--init`` continues from earlier weights (the card then lists every run); default learning rate 1e-3
 because the run is ~100x shorter than the paper's. Loss: foreground MSE (the fMSE of the metric, on 0..1
-values). Augmentation: horizontal flips. Similarity maps are computed once per image with the offline
+values). Augmentation: horizontal flips and one random global colour change applied to composite and
+real alike (``colour_augment``; without it the network memorised the training photos' colours). With
+``--val``, the held-out foreground MSE is measured every ``select_every`` steps and the best checkpoint is
+kept (so the card's validation figures are for a checkpoint chosen on that same set; the tests' separate
+scikit-image set is the independent check). Similarity maps are computed once per image with the offline
 segmenter (or ``--segmenter``) and cached next to the data in ``.cache/``.
 """
 
@@ -75,6 +79,35 @@ def batch_tensors(comps, reals, masks, sims, index, work_size, flip):
     return comp, real, mask, small_comp, small_mask, sim
 
 
+def colour_augment(comp, real, generator):
+    """The same random global colour change (per-channel gain and offset) on composite and real image, so the
+    absolute colours of a training photo cannot be memorised while the foreground/background relation stays."""
+    import torch
+
+    batch = comp.shape[0]
+    gain = torch.exp(torch.empty(batch, 3, 1, 1).uniform_(-0.25, 0.25, generator=generator))
+    offset = torch.empty(batch, 3, 1, 1).uniform_(-0.08, 0.08, generator=generator)
+    return (comp * gain + offset).clamp(0, 1), (real * gain + offset).clamp(0, 1)
+
+
+def held_out_fmse(network, tensors, work_size: int, batch: int = 16) -> float:
+    """Foreground MSE (0..255 scale) on held-out tensors, for checkpoint selection."""
+    import torch
+
+    from backend.harmonization.network import apply_transform
+
+    comps, reals, masks, sims = tensors
+    network.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, len(comps), batch):
+            index = np.arange(start, min(start + batch, len(comps)))
+            comp, real, mask, small_comp, small_mask, sim = batch_tensors(comps, reals, masks, sims, index, work_size, None)
+            pred = apply_transform(comp, mask, network(small_comp, small_mask, sim))
+            total += float(foreground_mse(pred, real, mask)) * len(index)
+    return total / len(comps) * 255.0**2
+
+
 def foreground_mse(pred, real, mask):
     per_image = ((pred - real) ** 2 * mask).sum(dim=(1, 2, 3)) / (3.0 * mask.sum(dim=(1, 2, 3)).clamp_min(1.0))
     return per_image.mean()
@@ -83,7 +116,7 @@ def foreground_mse(pred, real, mask):
 def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64, loss_size: int = 128,
           batch: int = 8, steps: int = 3000, minutes: float = 45.0, lr: float = 1e-3, seed: int = 0,
           segmenter: str = "regions", val: Path | None = None, threads: int = 1, limit: int | None = None,
-          command: str = "", init: Path | None = None) -> dict:
+          command: str = "", init: Path | None = None, augment: bool = True, select_every: int = 100) -> dict:
     import torch
 
     from backend.harmonization.network import CONFIGS, SemanticRoutedHarmonizer, apply_transform
@@ -96,7 +129,9 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
     comps, reals, masks, sims = load_training_tensors(Path(data), work_size, loss_size, segmenter, limit)
+    held_out = load_training_tensors(Path(val), work_size, loss_size, segmenter) if val is not None else None
     previous: dict = {}
     if init is not None:
         from backend.harmonization.neural import load_model
@@ -112,7 +147,7 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     def cosine_lr(fraction: float) -> float:  # lr -> 1e-6 over the run (by steps or by time, whichever ends first)
         return 1e-6 + (lr - 1e-6) * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
 
-    start, history, step = time.perf_counter(), [], 0
+    start, history, step, best = time.perf_counter(), [], 0, None
     running = None
     from tqdm import tqdm
 
@@ -120,7 +155,10 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     while step < steps and (time.perf_counter() - start) < minutes * 60:
         index = rng.choice(len(comps), size=batch, replace=False)
         flip = torch.from_numpy(rng.uniform(size=batch) < 0.5)
-        comp, real, mask, small_comp, small_mask, sim = batch_tensors(comps, reals, masks, sims, index, work_size, flip)
+        comp, real, mask, _, small_mask, sim = batch_tensors(comps, reals, masks, sims, index, work_size, flip)
+        if augment:
+            comp, real = colour_augment(comp, real, generator)
+        small_comp = torch.nn.functional.interpolate(comp, size=(work_size, work_size), mode="area")
         pred = apply_transform(comp, mask, network(small_comp, small_mask, sim))
         loss = foreground_mse(pred, real, mask)
         optimizer.zero_grad()
@@ -130,16 +168,27 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
         step += 1
         for group in optimizer.param_groups:
             group["lr"] = cosine_lr(max(step / steps, (time.perf_counter() - start) / (minutes * 60)))
-        value = float(loss) * 255.0**2
+        value = float(loss.detach()) * 255.0**2
         running = value if running is None else 0.98 * running + 0.02 * value
         if step % 50 == 0:
             history.append({"step": step, "fmse_train_running": round(running, 2),
                             "seconds": round(time.perf_counter() - start, 1)})
+        if held_out is not None and step % select_every == 0:
+            value = held_out_fmse(network, held_out, work_size)
+            history.append({"step": step, "fmse_val_128": round(value, 2)})
+            network.train()
+            if best is None or value < best[0]:
+                best = (value, step, {k: v.detach().clone() for k, v in network.state_dict().items()})
         bar.set_postfix(fmse=f"{running:.1f}")
         bar.update(1)
     bar.close()
     seconds = time.perf_counter() - start
     network.eval()
+    if held_out is not None:
+        value = held_out_fmse(network, held_out, work_size)
+        if best is not None and best[0] < value:
+            network.load_state_dict(best[2])
+            history.append({"selected_step": best[1], "fmse_val_128": round(best[0], 2)})
     earlier = previous.get("training", {})
     runs = earlier.get("runs") or ([{**earlier, "command": previous.get("command", "")}] if earlier else [])
     runs = runs + [{

@@ -33,7 +33,8 @@ def test_harmonize_endpoint(client):
     rows = {row[0]: dict(zip(table["headers"], row, strict=True)) for row in table["data"]}
     assert set(rows) == {"composite", "semantic-routing", "srh-tiny"}
     assert rows["srh-tiny"]["fmse"] < rows["composite"]["fmse"]
-    assert np.array_equal(np.asarray(Image.open(result_file)), np.asarray(Image.open(gallery[0]["image"])))
+    shown = np.asarray(Image.open(gallery[1]["image"]))  # the slider shows the first method that changes anything
+    assert np.array_equal(np.asarray(Image.open(result_file)), shown) and np.array_equal(after, shown)
 
 
 def test_harmonize_endpoint_errors_and_keeps_serving(client, tmp_path):

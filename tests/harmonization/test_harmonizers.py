@@ -139,3 +139,14 @@ def test_service_checks_reference_and_methods(tmp_path):
         harmonize_many(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (10000, 10000, 3)), mask, ["composite"])
     _, _, results = harmonize_many(image, mask, ["composite", "reinhard"], reference=image)
     assert [r.method for r in results] == ["composite", "reinhard"] and results[0].errors["fmse"] == 0.0
+
+
+def test_similarity_overlay_picture(validation_set):
+    from backend.harmonization.overlay import similarity_overlay
+
+    sample = validation_set[0]
+    result = registry.create("semantic-routing").harmonize(sample.composite, sample.mask)
+    details = result.details
+    picture = similarity_overlay(sample.composite, sample.mask, details["similarity_map"], details["instances"], stretch=True)
+    assert picture.shape == sample.composite.shape and picture.dtype == np.uint8
+    assert (picture[sample.mask] == 255).all(axis=1).any(), "the foreground outline is drawn in white"

@@ -120,3 +120,17 @@ def test_network_harmonizer_keeps_background_and_size():
     assert result.image.shape == image.shape and result.image.dtype == np.uint8
     assert np.array_equal(result.image[~mask], image[~mask]) and not np.array_equal(result.image[mask], image[mask])
     assert result.details["similarity_map"].shape == mask.shape and (result.details["similarity_map"][mask] == 1).all()
+
+
+def test_global_transform_is_one_colour_change_per_image():
+    torch.manual_seed(3)
+    network = SemanticRoutedHarmonizer(NetworkConfig(**{**SMALL.as_dict(), "global_transform": True}))
+    torch.nn.init.normal_(network.output.weight, std=0.05)
+    comp, mask, sim = inputs()
+    transform = network(comp, mask, sim)
+    assert transform.shape == (2, 12, 1, 1)
+    flat = torch.full_like(comp, 0.4)
+    out = apply_transform(flat, mask, transform)
+    inside = out[0][:, mask[0, 0] > 0]
+    assert torch.allclose(inside, inside[:, :1].expand_as(inside), atol=1e-6)
+    assert CONFIGS["tiny"].global_transform and not CONFIGS["full"].global_transform

@@ -80,3 +80,27 @@ def test_histogram_match_matches_luma_distribution():
     moved = colour.histogram_match(pixels, target)
     luma = lambda p: color.rgb2ycbcr(p.reshape(1, -1, 3) / 255.0)[..., 0].ravel()  # noqa: E731
     assert abs(np.median(luma(moved)) - np.median(luma(target))) < 3.0
+
+
+def test_build_script_is_deterministic(tmp_path):
+    import filecmp
+
+    from backend.data.photos import list_photos
+    from backend.errors import InputError
+
+    try:
+        if not list_photos("train") or not list_photos("validation") + list_photos("test"):
+            pytest.skip("photo packages not installed")
+    except InputError:
+        pytest.skip("photo packages not installed")
+    from scripts.build_harmonization_sets import main
+
+    for run in ("a", "b"):
+        assert main(["--out", str(tmp_path / run), "--train", "3", "--val", "2", "--side", "160"]) == 0
+    for split in ("train", "val"):
+        for folder in ("composite", "mask", "real"):
+            names = sorted(p.name for p in (tmp_path / "a" / split / folder).iterdir())
+            assert len(names) == (3 if split == "train" else 2)
+            match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / split / folder, tmp_path / "b" / split / folder,
+                                                       names, shallow=False)
+            assert not mismatch and not errors
