@@ -161,8 +161,8 @@ def build() -> None:
         normalisation = gr.Radio(["mos", "minmax"], value="mos", label="Score scale (minmax = public code)",
                                  elem_id="c2s-normalisation")
         both_orders = gr.Checkbox(value=False, label="Compare in both orders", elem_id="c2s-both-orders")
-    anchor_files = gr.File(label="Anchor set (optional): anchors.csv + images", file_count="multiple",
-                           elem_id="c2s-anchor-files")
+    with gr.Accordion("Anchor set (optional; default: assets/anchors/default)", open=False):
+        anchor_files = gr.File(label="anchors.csv + its images", file_count="multiple", elem_id="c2s-anchor-files")
     with gr.Tab("Inspect one image"):
         with gr.Row():
             image = gr.Image(label="Test image", type="filepath", elem_id="c2s-image")
