@@ -51,7 +51,7 @@ def _gold_correct(info: CampaignInfo, gold_ids: pd.Series, answers: pd.Series) -
             return bool(answer == gold.item_id)
         return bool(gold.min_score <= answer <= gold.max_score)
 
-    return pd.Series([correct(g, a) for g, a in zip(gold_ids, answers)], index=gold_ids.index, dtype="boolean")
+    return pd.Series([correct(g, a) for g, a in zip(gold_ids, answers, strict=True)], index=gold_ids.index, dtype="boolean")
 
 
 def comparisons_table(info: CampaignInfo, db: Database) -> pd.DataFrame:

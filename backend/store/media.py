@@ -51,6 +51,11 @@ class MediaStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @classmethod
+    def under(cls, data_dir: Path) -> MediaStore:
+        """The media store of a data directory (``<data dir>/images``)."""
+        return cls(Path(data_dir).resolve() / "images")
+
     def path(self, sha256: str) -> Path:
         if len(sha256) != SHA256_LENGTH or any(c not in "0123456789abcdef" for c in sha256):
             raise InputError(f"'{sha256}' is not an image hash; hashes are 64 lowercase hex digits.")

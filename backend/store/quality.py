@@ -108,7 +108,7 @@ def refresh_flag(db: Database, info: CampaignInfo, annotator_id: int) -> None:
     """Flag the annotator when their gold accuracy in ``info`` is below the campaign's threshold."""
     if info.gold_min_accuracy <= 0:
         return
-    for key, (answered, right) in gold_accuracy(db, info, annotator_id).items():
+    for answered, right in gold_accuracy(db, info, annotator_id).values():
         if answered >= MIN_GOLD_ANSWERS and right / answered < info.gold_min_accuracy:
             with db.writing() as session:
                 row = session.get(Annotator, annotator_id)
