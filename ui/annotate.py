@@ -19,6 +19,7 @@ element's ``js_on_load`` (self-contained, no ``launch(head=...)`` needed).
 
 from __future__ import annotations
 
+import json
 import os
 
 import gradio as gr
@@ -28,10 +29,12 @@ from backend.errors import InputError
 from backend.store import admin, pairwise, portal, rating
 from backend.store.annotators import set_flag
 from backend.store.campaigns import CampaignSettings, create_campaign_from_archive, list_campaigns
-from backend.store.db import default_database
+from backend.store.db import data_dir, default_database
 from backend.store.export import campaign_stats, export_campaign
+from backend.store.media import MediaStore
 from backend.store.samplers import SAMPLERS
 from ui.common import file_paths, temporary_file, user_errors
+
 
 def _answer_concurrency() -> int | None:
     raw = os.environ.get("HARMONYLAB_ANNOTATE_CONCURRENCY", "8").strip().lower()
@@ -51,7 +54,7 @@ KEYS = {"ArrowLeft": "annotate-left", "ArrowRight": "annotate-right", "ArrowDown
 KEYBOARD_JS = """
 if (!window.harmonylabKeys) {
   window.harmonylabKeys = true;
-  const keys = %s;
+  const keys = KEYS_JSON;
   document.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
     const target = event.target;
@@ -63,7 +66,7 @@ if (!window.harmonylabKeys) {
     button.click();
   });
 }
-""" % str(KEYS).replace("'", '"')
+""".replace("KEYS_JSON", json.dumps(KEYS))
 BLUR_JS = "(...args) => { if (document.activeElement) document.activeElement.blur(); return args; }"
 CRITERIA_TEXT = ("Rate the **harmonized image** (middle) from 1 to 5, judging together: "
                  + ", ".join(f"**{c}**" for c in rating.CRITERIA)
@@ -150,6 +153,8 @@ def open_campaign(campaign, annotator_id, profile: gr.OAuthProfile | None = None
 def pair_answer_handler(choice: str):
     @user_errors
     def answer(campaign, annotator_id, pair_id, profile: gr.OAuthProfile | None = None):
+        if not pair_id:  # nothing on screen (no campaign chosen, or the campaign said why it stopped)
+            return (gr.skip(),) * 4
         _, served, message = pairwise.answer_and_next(campaign, annotator_id, pair_id, choice, hf_user=_user(profile))
         return _pair_outputs(served, message)
 
@@ -159,6 +164,8 @@ def pair_answer_handler(choice: str):
 def rating_answer_handler(score: int):
     @user_errors
     def answer(campaign, annotator_id, item_id, profile: gr.OAuthProfile | None = None):
+        if not item_id:
+            return (gr.skip(),) * 5
         _, served, message = rating.answer_and_next(campaign, annotator_id, item_id, score, hf_user=_user(profile))
         return _item_outputs(served, message)
 
@@ -212,10 +219,11 @@ def admin_flag(password, annotator, reason, unflag):
 
 
 def _store_status() -> str:
-    """Open the store at start-up (this also upgrades its schema); a sentence when that fails."""
+    """Serve the campaign images, and open the store at start-up (which upgrades its schema); a sentence
+    when that fails."""
+    gr.set_static_paths([str(MediaStore.under(data_dir()).root)])  # served in place, never copied
     try:
-        database = default_database()
-        gr.set_static_paths([str(database.media.root)])
+        default_database()
         return ""
     except Exception as error:  # other tabs keep working; the handlers will report the same problem
         return f"*The annotation store is unavailable: {error}*"
