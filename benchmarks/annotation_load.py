@@ -1,6 +1,7 @@
 """Annotation portal under load: votes/s and /vote latency through the HTTP API, 32 concurrent clients.
 
-For each engine (SQLite file in WAL mode with the app's settings; PostgreSQL in a schema of its own):
+For each engine (SQLite file in WAL mode with the app's settings — ``synchronous=FULL`` — and, as
+``sqlite-normal``, with ``synchronous=NORMAL``; PostgreSQL in a schema of its own):
 
 1. **Ceiling — plain insert rate** of the same database: 32 threads insert vote rows into the same
    ``comparisons`` table (same indexes and UNIQUE constraints), one row per transaction with a commit
@@ -20,8 +21,10 @@ Targets (issue 3; a benchmark, not a test): app votes/s at least 25 % of the pla
 ``/vote`` at most 250 ms, zero lost or duplicated votes. The load generator shares the machine's cores
 with the app and the database (2 cores on the development machines), which the numbers include.
 
-Run: ``python -m benchmarks.annotation_load [--engines sqlite,postgresql] [--clients 32] [--votes 40]
-[--queue [--concurrency 8|none]]``; writes ``benchmarks/results/annotation_load.json``.
+Run: ``python -m benchmarks.annotation_load [--engines sqlite,sqlite-normal,postgresql] [--modes direct,queued] [--clients 32]
+[--votes 40] [--concurrency 8|none]``; writes ``benchmarks/results/annotation_load.json``. ``direct`` is the
+app's default (API endpoints outside the queue), ``queued`` the tuning alternative
+(``HARMONYLAB_ANNOTATE_QUEUE=1`` with ``--concurrency`` as the limit).
 PostgreSQL: ``HARMONYLAB_TEST_POSTGRES_URL`` or ``--postgres-url`` (default the local server).
 """
 
@@ -189,7 +192,7 @@ def check(db, campaign, acks: list[dict]) -> dict:
 # ------------------------------------------------------------------------------------------ driver
 
 
-def run_engine(engine: str, url: str, folder: Path, args) -> dict:
+def run_engine(engine: str, url: str, folder: Path, args, queued: bool) -> dict:
     from backend.store.campaigns import CampaignSettings, create_campaign
     from backend.store.db import Database
     from tests.conftest import LiveApp
@@ -199,12 +202,12 @@ def run_engine(engine: str, url: str, folder: Path, args) -> dict:
     campaign = create_campaign(CAMPAIGN, make_campaign_files(folder / f"campaign-{engine}"),
                                CampaignSettings("pairwise"), db=db)
     ceiling = plain_insert_rate(db, campaign, args.clients, args.plain_rows)
-    env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency, "HARMONYLAB_ANNOTATE_QUEUE": "1" if args.queue else "0",
+    env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency, "HARMONYLAB_ANNOTATE_QUEUE": "1" if queued else "0",
            "HARMONYLAB_DATABASE_URL": url}
     app = LiveApp(data, extra_env=env).start()
     try:
-        asyncio.run(load(app.url, 2, 2, args.queue))  # warm-up (first requests, imports)
-        measured = asyncio.run(load(app.url, args.clients, args.votes, args.queue))
+        asyncio.run(load(app.url, 2, 2, queued))  # warm-up (first requests, imports)
+        measured = asyncio.run(load(app.url, args.clients, args.votes, queued))
     finally:
         app.stop()
     verdict = check(db, campaign, measured.pop("acks"))
@@ -221,37 +224,41 @@ def run_engine(engine: str, url: str, folder: Path, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--engines", default="sqlite,sqlite-normal,postgresql")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--votes", type=int, default=40, help="votes per client")
     parser.add_argument("--plain-rows", type=int, default=200, help="rows per thread for the ceiling")
-    parser.add_argument("--queue", action="store_true", help="serve the API endpoints through Gradio's queue")
+    parser.add_argument("--modes", default="direct,queued", help="direct (the default app) and/or queued")
     parser.add_argument("--concurrency", default="8", help="concurrency limit of the queued endpoints (or none)")
     parser.add_argument("--postgres-url", default=os.environ.get("HARMONYLAB_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
     args = parser.parse_args()
-    from backend.store.db import sqlite_synchronous
     from tests.store.conftest import postgres_schema
 
     load_before = os.getloadavg()
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="harmonylab-load-") as scratch:
+    results: dict[str, dict] = {}
+    for mode in args.modes.split(","):
+        queued = mode == "queued"
+        results[mode] = {}
         for engine in args.engines.split(","):
-            if engine == "sqlite":
-                results[engine] = run_engine(engine, f"sqlite:///{scratch}/load.db", Path(scratch), args)
-            else:
-                with postgres_schema(args.postgres_url) as url:
-                    results[engine] = run_engine(engine, url, Path(scratch), args)
-            r = results[engine]
-            print(f"{engine}: {r['votes_per_s']:.0f} votes/s (p50 {r['vote_p50_ms']:.0f} ms, p99 {r['vote_p99_ms']:.0f} ms) "
-                  f"= {100 * r['fraction_of_plain_insert_rate']:.1f} % of the plain insert rate "
-                  f"{r['plain_inserts_per_s']:.0f}/s; /next_pair {r['next_pair_per_s']:.0f}/s "
-                  f"(p99 {r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, "
-                  f"unexpected {r['unexpected']} of {r['acknowledged_votes']} acknowledged "
-                  f"(+{r['duplicate_acks']} retries acknowledged as duplicates)")
-    settings = {"clients": args.clients, "votes_per_client": args.votes, "queued": args.queue,
-                "concurrency_limit": args.concurrency if args.queue else None,
-                "sqlite_synchronous": sqlite_synchronous(), "retry_every": 10,
+            with tempfile.TemporaryDirectory(prefix="harmonylab-load-") as scratch:
+                if engine.startswith("sqlite"):
+                    synchronous = "NORMAL" if engine == "sqlite-normal" else "FULL"
+                    os.environ["HARMONYLAB_SQLITE_SYNCHRONOUS"] = synchronous  # this process and the app
+                    r = run_engine(engine, f"sqlite:///{scratch}/load.db", Path(scratch), args, queued)
+                    r["sqlite_synchronous"] = synchronous
+                else:
+                    with postgres_schema(args.postgres_url) as url:
+                        r = run_engine(engine, url, Path(scratch), args, queued)
+            results[mode][engine] = r
+            print(f"{mode} {engine}: {r['votes_per_s']:.0f} votes/s (p50 {r['vote_p50_ms']:.0f} ms, p99 "
+                  f"{r['vote_p99_ms']:.0f} ms) = {100 * r['fraction_of_plain_insert_rate']:.1f} % of the plain insert "
+                  f"rate {r['plain_inserts_per_s']:.0f}/s; /next_pair {r['next_pair_per_s']:.0f}/s (p99 "
+                  f"{r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, unexpected "
+                  f"{r['unexpected']} of {r['acknowledged_votes']} acknowledged (+{r['duplicate_acks']} retries "
+                  "acknowledged as duplicates)", flush=True)
+    settings = {"clients": args.clients, "votes_per_client": args.votes, "queued_concurrency_limit": args.concurrency,
+                "retry_every": 10, "cpu_count": os.cpu_count(),
                 "load_average_before": load_before, "load_average_after": os.getloadavg()}
     if not args.no_write:
         write_results("annotation_load", {"settings": settings, "results": results})

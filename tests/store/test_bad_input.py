@@ -8,7 +8,12 @@ from sqlmodel import select
 
 from backend.errors import InputError
 from backend.store import pairwise, rating, tokens
-from backend.store.campaigns import CampaignSettings, create_campaign, create_campaign_from_archive, get_campaign
+from backend.store.campaigns import (
+    CampaignSettings,
+    create_campaign,
+    create_campaign_from_archive,
+    get_campaign,
+)
 from backend.store.models import metadata
 from tests.store.conftest import make_campaign
 

@@ -15,7 +15,12 @@ import pytest
 from backend.cli import main
 from backend.errors import InputError
 from backend.store import pairwise, rating
-from backend.store.campaigns import CampaignSettings, create_campaign, create_campaign_from_archive, get_campaign
+from backend.store.campaigns import (
+    CampaignSettings,
+    create_campaign,
+    create_campaign_from_archive,
+    get_campaign,
+)
 from backend.store.db import close_default_databases
 from backend.store.export import answers_table, campaign_stats, export_campaign
 from tests.conftest import REPO

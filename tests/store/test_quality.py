@@ -133,3 +133,13 @@ def test_samplers_serve_pairs_within_a_group(db, campaign_files, sampler):
         pairwise.vote("study", "a", served.pair_id, "left" if step % 2 else "right", f"s{step}", db=db)
     assert len(set(pairs)) > 1
     assert np.isclose(win_matrix(db, info).sum(), 12)
+
+
+def test_hugging_face_login_is_the_identity_when_present(db, campaign_files):
+    make_campaign(db, campaign_files)
+    served = pairwise.next_pair("study", "ignored-anonymous-id", hf_user="alice", db=db)
+    pairwise.vote("study", "ignored-anonymous-id", served.pair_id, "left", "hf-1", hf_user="alice", db=db)
+    with pytest.raises(InputError, match="not served .* to this annotator"):  # the pair was served to hf:alice
+        pairwise.vote("study", "ignored-anonymous-id", served.pair_id, "left", "hf-2", db=db)
+    table = answers_table("study", db)
+    assert table[["annotator", "annotator_kind"]].values.tolist() == [["hf:alice", "huggingface"]]
