@@ -33,10 +33,14 @@ stamp=".venv/.stamp-$(basename "$req" .txt)"
 want="$(cat requirements.txt "$req" | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing Python packages from $req (first run takes a few minutes)"
-  set +o pipefail
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" 2>&1 | grep -v "is ignored: it is neither"
-  pip_status=${PIPESTATUS[0]}; set -o pipefail
-  [ "$pip_status" = 0 ] || { echo "[setup] pip install failed (exit $pip_status)" >&2; exit 1; }
+  log="$(mktemp)"
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req" >"$log" 2>&1; then
+    grep -v "is ignored: it is neither" "$log" >&2 || true
+    echo "[setup] pip install failed; see the messages above" >&2
+    exit 1
+  fi
+  grep -v "is ignored: it is neither" "$log" || true
+  rm -f "$log"
   .venv/bin/python -c "import torch, torchvision, gradio, pyiqa" # fail loudly if the install is broken
   echo "$want" > "$stamp"
 fi
