@@ -79,40 +79,52 @@ def check_client_id(client_id: object, what: str) -> str:
     return text
 
 
-def check_before_storing(req: Requester, served: tokens.Served) -> tuple[int, int]:
-    """Response time and daily cap; returns (annotator row id, response ms)."""
+def store(req: Requester, table, served: tokens.Served, client_id: str, answer: dict) -> dict:
+    """Check response time and daily cap, insert one answer row exactly once, return the acknowledgement.
+
+    A retry of an answer that is stored already is acknowledged as ``duplicate`` even when the cap has
+    been reached since (the retry of the answer that reached it must not fail).
+    """
     response_ms = max(served.age_ms(), 0)
     quality.check_response_time(req.campaign, response_ms)
     annotator = req.row_id()
     if req.campaign.daily_cap:
-        with req.db.read_connection() as connection:
-            quality.check_cap(req.campaign, quality.progress(connection, req.campaign, annotator))
-    return annotator, response_ms
-
-
-def store(req: Requester, table, annotator: int, served: tokens.Served, response_ms: int, client_id: str,
-          answer: dict) -> dict:
-    """Insert one answer row exactly once and return the acknowledgement."""
+        try:
+            with req.db.read_connection() as connection:
+                quality.check_cap(req.campaign, quality.progress(connection, req.campaign, annotator))
+        except InputError:
+            row = _existing(req.db, table, client_id, served.nonce)
+            if row is None:
+                raise
+            return _acknowledge_existing(req, row, annotator, served, client_id, answer)
     values = dict(answer, campaign_id=req.campaign.id, annotator_id=annotator, gold_id=served.gold_id,
                   response_ms=response_ms, served_nonce=served.nonce, client_id=client_id, created_at=utc_now())
-    status = "stored"
     row_id = req.db.writer.insert(table, values)
     if row_id is None:  # a UNIQUE constraint holds a row already: a retry, or a second answer to the pair
         row = _existing(req.db, table, client_id, served.nonce)
         if row is None:
             raise RuntimeError("an answer collided with a stored row that cannot be found")
-        if row.client_id != client_id or row.annotator_id != annotator or row.served_nonce != served.nonce:
-            what = "pair" if served.kind == "p" else "item"
-            if row.served_nonce == served.nonce:
-                raise InputError(f"This {what} was already answered (under another client id); load the next {what}.")
-            raise InputError("This client id was already used for another answer; send a fresh random id with each "
-                             "new answer.")
-        row_id, status, response_ms = row.id, "duplicate", row.response_ms
-        answer = {k: getattr(row, k) for k in answer}
-    if served.gold_id is not None and status == "stored":
+        return _acknowledge_existing(req, row, annotator, served, client_id, answer)
+    if served.gold_id is not None:
         quality.refresh_flag(req.db, req.campaign, annotator)
+    return _ack("stored", row_id, req, client_id, response_ms, answer)
+
+
+def _ack(status: str, row_id: int, req: Requester, client_id: str, response_ms: int, answer: dict) -> dict:
     return {"status": status, "id": row_id, "client_id": client_id, "campaign": req.campaign.name,
             "response_ms": response_ms, **{k: v for k, v in answer.items() if k in ("choice", "score")}}
+
+
+def _acknowledge_existing(req: Requester, row, annotator: int, served: tokens.Served, client_id: str,
+                          answer: dict) -> dict:
+    """``duplicate`` when ``row`` is this very answer stored before; InputError when it is another one."""
+    if row.client_id != client_id or row.annotator_id != annotator or row.served_nonce != served.nonce:
+        what = "pair" if served.kind == "p" else "item"
+        if row.served_nonce == served.nonce:
+            raise InputError(f"This {what} was already answered (under another client id); load the next {what}.")
+        raise InputError("This client id was already used for another answer; send a fresh random id with each "
+                         "new answer.")
+    return _ack("duplicate", row.id, req, client_id, row.response_ms, {k: getattr(row, k) for k in answer})
 
 
 def _existing(db: Database, table, client_id: str, nonce: str):

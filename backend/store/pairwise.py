@@ -69,12 +69,11 @@ def vote(campaign: str, annotator_id: str, pair_id: str, choice: str, client_vot
     served = answers.read_served(req, pair_id, "p")
     choice = parse_choice(choice, req.campaign.allow_tie, req.campaign.name)
     client_id = answers.check_client_id(client_vote_id, "client vote id")
-    annotator, response_ms = answers.check_before_storing(req, served)
     left, right = served.item_ids
     winner = {"left": left, "right": right, "tie": None}[choice]
     answer = dict(item_a_id=min(left, right), item_b_id=max(left, right), left_item_id=left, choice=choice,
                   winner_item_id=winner)
-    return answers.store(req, Comparison, annotator, served, response_ms, client_id, answer)
+    return answers.store(req, Comparison, served, client_id, answer)
 
 
 def answer_and_next(campaign: str, annotator_id: str, pair_id: str, choice: str, *, hf_user: str | None = None,

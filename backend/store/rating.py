@@ -83,9 +83,7 @@ def rate(campaign: str, annotator_id: str, item_id: str, score: object, client_r
     served = answers.read_served(req, item_id, "r")
     value = parse_score(score)
     client_id = answers.check_client_id(client_rating_id, "client rating id")
-    annotator, response_ms = answers.check_before_storing(req, served)
-    return answers.store(req, Rating, annotator, served, response_ms, client_id,
-                         dict(item_id=served.item_ids[0], score=value))
+    return answers.store(req, Rating, served, client_id, dict(item_id=served.item_ids[0], score=value))
 
 
 def answer_and_next(campaign: str, annotator_id: str, item_id: str, score: object, *, hf_user: str | None = None,

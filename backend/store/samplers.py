@@ -9,9 +9,11 @@ A sampler is a function ``(campaign, rng, win_counts) -> (left item id, right it
 Samplers:
 - ``uniform`` (default): a group uniformly at random, then two distinct items of it uniformly, in random
   left/right order — the design of paper 002's user study (random pairs of one composite's results).
-- ``eig`` / ``eig-approx``: :func:`backend.scaling.active.select_pair` (expected information gain under
-  the Thurstone posterior), restricted to pairs within a group. The counts are cached per campaign for
-  ``COUNTS_SECONDS`` so that the posterior is not refitted for every annotator request.
+- ``eig`` / ``eig-approx``: a group uniformly at random (groups are separate scales: the results of one
+  composite), then :func:`backend.scaling.active.select_pair` (expected information gain under the
+  Thurstone posterior) on that group's wins — a k x k problem for k methods, so a request costs
+  microseconds whatever the campaign's size. The campaign's counts are cached for ``COUNTS_SECONDS`` so
+  that they are not recounted for every annotator request.
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ def active_sampler(method: str) -> Sampler:
     def active_pair(campaign: CampaignInfo, rng: np.random.Generator, win_counts) -> tuple[int, int]:
         from backend.scaling.active import select_pair
 
-        ids = campaign.ordinary_ids
-        group_of = np.array([campaign.items[i].group for i in ids])
-        allowed = group_of[:, None] == group_of[None, :]
-        np.fill_diagonal(allowed, False)
-        left, right = select_pair(win_counts(), rng, method=method, allowed=allowed)
-        return ids[int(left)], ids[int(right)]
+        groups = [ids for ids in campaign.groups.values() if len(ids) >= 2]
+        group = groups[int(rng.integers(len(groups)))]
+        position = {item: k for k, item in enumerate(campaign.ordinary_ids)}
+        index = np.array([position[item] for item in group])
+        left, right = select_pair(win_counts()[np.ix_(index, index)], rng, method=method)
+        return group[int(left)], group[int(right)]
 
     return active_pair
 

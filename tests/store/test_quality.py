@@ -79,6 +79,8 @@ def test_daily_cap_stops_serving_and_answering(db, campaign_files):
         pairwise.next_pair("study", "eager", db=db)
     with pytest.raises(InputError, match="daily cap"):
         pairwise.vote("study", "eager", served[3].pair_id, "left", "e3", db=db)
+    # the retry of the vote that reached the cap is still acknowledged, as a duplicate
+    assert pairwise.vote("study", "eager", served[2].pair_id, "left", "e2", db=db)["status"] == "duplicate"
     assert pairwise.next_pair("study", "someone-else", db=db).progress.total == 0
     ack, nothing, reason = pairwise.answer_and_next("study", "someone-else", pairwise.next_pair(
         "study", "someone-else", db=db).pair_id, "right", db=db)
