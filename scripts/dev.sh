@@ -15,7 +15,6 @@ apt_packages=()
 if [ "$mode" != app ]; then
   # The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
   command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
-  fc-list 2>/dev/null | grep -qi dejavu || apt_packages+=(fonts-dejavu-core)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${apt_packages[*]}"
