@@ -16,6 +16,8 @@ For each engine (SQLite file in WAL mode with the app's settings — ``synchrono
    ``GET .../<event id>``) with ``--concurrency`` as their concurrency limit. Each client keeps one
    session hash, as a browser page or gradio_client does.
 3. **Check**: every acknowledged vote is in the database exactly once; no other rows appeared.
+4. **Context — the HTTP floor**: the same clients against a minimal Gradio app whose ``/vote`` (same five
+   text inputs, JSON output, outside the queue) does nothing: what Gradio itself serves on this machine.
 
 Targets (issue 3; a benchmark, not a test): app votes/s at least 25 % of the plain insert rate, p99 of
 ``/vote`` at most 250 ms, zero lost or duplicated votes. The load generator shares the machine's cores
@@ -189,6 +191,70 @@ def check(db, campaign, acks: list[dict]) -> dict:
             "unexpected": len(set(rows) - stored_acks)}
 
 
+# ------------------------------------------------------------------------------------------- floor
+
+FLOOR_APP = """
+import os, gradio as gr
+def vote(campaign: str, annotator_id: str, pair_id: str, choice: str, client_vote_id: str):
+    return {"status": "stored", "client_id": client_vote_id}
+with gr.Blocks() as demo:
+    boxes = [gr.Textbox(visible=False) for _ in range(5)]
+    gr.on([], vote, boxes, gr.JSON(visible=False), api_name="vote", queue=False)
+demo.queue().launch(server_name="127.0.0.1", server_port=int(os.environ["PORT"]))
+"""
+
+
+async def hammer(url: str, clients: int, calls: int) -> dict:
+    """``clients`` x ``calls`` calls of ``/vote`` (unqueued), one session each; rate and latency."""
+    connections = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(clients)]
+    latency: list[float] = []
+
+    async def run(index: int) -> None:
+        for step in range(calls):
+            start = time.perf_counter()
+            await call(connections[index], "vote", [CAMPAIGN, f"c{index}", "p", "left", f"{index}-{step}"], False,
+                       f"floor-{index}")
+            latency.append(time.perf_counter() - start)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(run(i) for i in range(clients)))
+    seconds = time.perf_counter() - start
+    for connection in connections:
+        await connection.aclose()
+    return {"calls_per_s": len(latency) / seconds, "p50_ms": float(np.percentile(latency, 50) * 1000),
+            "p99_ms": float(np.percentile(latency, 99) * 1000)}
+
+
+def gradio_floor(folder: Path, clients: int, calls: int) -> dict:
+    """The do-nothing endpoint of ``FLOOR_APP`` under the benchmark's load."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    script = folder / "floor_app.py"
+    script.write_text(FLOOR_APP)
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url + "config", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        asyncio.run(hammer(url, 2, 5))
+        return asyncio.run(hammer(url, clients, calls))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 # ------------------------------------------------------------------------------------------ driver
 
 
@@ -257,11 +323,15 @@ def main() -> None:
                   f"{r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, unexpected "
                   f"{r['unexpected']} of {r['acknowledged_votes']} acknowledged (+{r['duplicate_acks']} retries "
                   "acknowledged as duplicates)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="harmonylab-floor-") as scratch:
+        floor = gradio_floor(Path(scratch), args.clients, args.votes)
+    print(f"gradio floor (do-nothing /vote, same clients): {floor['calls_per_s']:.0f} calls/s "
+          f"(p50 {floor['p50_ms']:.0f} ms, p99 {floor['p99_ms']:.0f} ms)")
     settings = {"clients": args.clients, "votes_per_client": args.votes, "queued_concurrency_limit": args.concurrency,
                 "retry_every": 10, "cpu_count": os.cpu_count(),
                 "load_average_before": load_before, "load_average_after": os.getloadavg()}
     if not args.no_write:
-        write_results("annotation_load", {"settings": settings, "results": results})
+        write_results("annotation_load", {"settings": settings, "results": results, "gradio_floor": floor})
 
 
 if __name__ == "__main__":

@@ -244,7 +244,10 @@ def create_campaign(
     if settings.gold_rate > 0 and not gold_rows:
         raise InputError("A gold rate was given without gold answers; add --gold FILE (or set the gold rate to 0).")
     hashes = _store_images(db, rows, gold_rows, progress)
-    pick = lambda path: hashes[path] if path is not None else None  # noqa: E731
+
+    def pick(path: Path | None) -> str | None:
+        return hashes[path] if path is not None else None
+
     try:
         with db.writing() as session:
             campaign = Campaign(

@@ -17,8 +17,9 @@ SQLite settings, chosen for durability and concurrency:
   with SIGKILL while votes stream and finds every acknowledged vote). ``FULL`` adds an fsync of the WAL to each commit, so
   the acknowledged answers also survive a power cut or kernel crash. An fsync measured ~5 ms here, which
   alone would cap SQLite at ~200 one-row commits/s, but answers are committed by the group-commit writer
-  (:mod:`backend.store.writer`), one fsync per batch of whatever arrived meanwhile; measured through the
-  HTTP API, ``FULL`` and ``NORMAL`` gave the same votes/s (``benchmarks/annotation_load.py``), so the
+  (:mod:`backend.store.writer`), one fsync per batch of whatever arrived meanwhile. Through the HTTP API
+  with 32 clients (``benchmarks/annotation_load.py``, on a shared 2-core machine) ``FULL`` gave 127-193
+  votes/s and ``NORMAL`` 133-202 across runs — the HTTP layer, not the fsync, sets the pace — so the
   stronger guarantee is the default.
 - ``busy_timeout=30000`` (also the driver's ``timeout``) so concurrent writers queue instead of failing,
   and write transactions begin with ``BEGIN IMMEDIATE`` (a deferred transaction that reads first could
