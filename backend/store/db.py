@@ -13,14 +13,14 @@ SQLite settings, chosen for durability and concurrency:
 - ``synchronous=FULL`` (default; ``HARMONYLAB_SQLITE_SYNCHRONOUS=NORMAL`` to change). Durability under a
   SIGKILL of the app needs only ``NORMAL``: in WAL mode a commit has written the transaction to the WAL
   file (a ``write()``, so it sits in the OS page cache) before it returns, so a committed — hence
-  acknowledged — answer survives any crash of the app process (``tests/store/test_api.py`` kills the app
-  with SIGKILL while votes stream and finds every acknowledged vote). ``FULL`` adds an fsync of the WAL to each commit, so
-  the acknowledged answers also survive a power cut or kernel crash. An fsync measured ~5 ms here, which
-  alone would cap SQLite at ~200 one-row commits/s, but answers are committed by the group-commit writer
-  (:mod:`backend.store.writer`), one fsync per batch of whatever arrived meanwhile. Through the HTTP API
-  with 32 clients (``benchmarks/annotation_load.py``, on a shared 2-core machine) ``FULL`` gave 127-193
-  votes/s and ``NORMAL`` 133-202 across runs — the HTTP layer, not the fsync, sets the pace — so the
-  stronger guarantee is the default.
+  acknowledged — answer survives any crash of the app process (``tests/store/test_api.py`` kills the
+  app with SIGKILL while votes stream and finds every acknowledged vote). ``FULL`` adds an fsync of the
+  WAL to each commit, so acknowledged answers also survive a power cut or kernel crash. That fsync caps
+  one-row commits at 440-750/s here (4 100-5 100/s with ``NORMAL``), but answers are committed by the
+  group-commit writer (:mod:`backend.store.writer`), one fsync per batch of whatever arrived meanwhile.
+  Through the HTTP API with 32 clients (``benchmarks/annotation_load.py``, shared 2-core machine)
+  ``FULL`` gave 127-193 votes/s and ``NORMAL`` 133-202 across runs — the HTTP layer, not the fsync,
+  sets the pace — so the stronger guarantee is the default.
 - ``busy_timeout=30000`` (also the driver's ``timeout``) so concurrent writers queue instead of failing,
   and write transactions begin with ``BEGIN IMMEDIATE`` (a deferred transaction that reads first could
   fail at its first write with SQLITE_BUSY when another writer committed in between).
