@@ -60,8 +60,13 @@ def comparisons_table(info: CampaignInfo, db: Database) -> pd.DataFrame:
                         c.response_ms, c.created_at, c.client_id], info)
     items = info.items
     right = raw["item_a_id"] + raw["item_b_id"] - raw["left_item_id"]
-    method = lambda ids: ids.map(lambda i: items[int(i)].method if pd.notna(i) else None)  # noqa: E731
-    label = lambda ids: ids.map(lambda i: items[int(i)].label)  # noqa: E731
+
+    def method(ids: pd.Series) -> pd.Series:
+        return ids.map(lambda i: items[int(i)].method if pd.notna(i) else None)
+
+    def label(ids: pd.Series) -> pd.Series:
+        return ids.map(lambda i: items[int(i)].label)
+
     return pd.DataFrame({
         "annotator": raw["annotator"], "left": method(raw["left_item_id"]), "right": method(right),
         "choice": raw["choice"], "group": raw["left_item_id"].map(lambda i: items[int(i)].group),

@@ -37,7 +37,10 @@ def _choose(req: answers.Requester, rng: np.random.Generator) -> tuple[tuple[int
     if gold is not None:
         pair = (gold.item_id, gold.other_item_id)
         return (pair if rng.random() < 0.5 else pair[::-1]), gold.id
-    counts = lambda: samplers.cached_counts(db.counts_cache, info.id, lambda: win_matrix(db, info))  # noqa: E731
+
+    def counts():
+        return samplers.cached_counts(db.counts_cache, info.id, lambda: win_matrix(db, info))
+
     return samplers.sampler(info.sampler)(info, rng, counts), None
 
 
