@@ -34,7 +34,7 @@ def _prompt(prompt_images, prompt_scores):
 
 
 def _gallery(prompt):
-    return [(image, f"{score:g}") for image, score in zip(prompt.images, prompt.scores)]
+    return [(image, f"{score:g}") for image, score in zip(prompt.images, prompt.scores, strict=False)]
 
 
 def _score_text(scores) -> str:
@@ -132,7 +132,7 @@ def load(name):
     if not name:
         raise InputError("Choose a saved prompt to load.")
     saved = get_prompt(name)
-    gallery = [(path, f"{score:g}") for path, score in zip(saved["paths"], saved["scores"])]
+    gallery = [(path, f"{score:g}") for path, score in zip(saved["paths"], saved["scores"], strict=False)]
     return saved["paths"], _score_text(saved["scores"]), gallery
 
 

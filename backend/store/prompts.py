@@ -42,7 +42,7 @@ def save_prompt(name: str, images: Sequence[Any], scores: Sequence[float], label
     if len(labels) != len(images):
         raise InputError(f"The prompt has {len(images)} images but {len(labels)} labels; give one label per image.")
     with db.media.batch() as staging:
-        hashes = [staging.put(image, name=f"prompt image '{label}'") for image, label in zip(images, labels)]
+        hashes = [staging.put(image, name=f"prompt image '{label}'") for image, label in zip(images, labels, strict=False)]
     with db.writing() as session:
         row = session.exec(select(SavedPrompt).where(SavedPrompt.name == name)).first()
         if row is None:

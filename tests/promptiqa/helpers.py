@@ -30,7 +30,7 @@ def write_prompt(folder: Path, scores, images=None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     images = images if images is not None else noisy_series(len(scores))
     rows = ["path,score"]
-    for k, (image, score) in enumerate(zip(images, scores)):
+    for k, (image, score) in enumerate(zip(images, scores, strict=False)):
         Image.fromarray(image).save(folder / f"p{k}.png")
         rows.append(f"p{k}.png,{score}")
     path = folder / "prompt.csv"

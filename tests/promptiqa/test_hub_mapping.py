@@ -57,7 +57,7 @@ def public_layout(config=TINY) -> dict[str, tuple]:
     names.update(_mal_names("fusion_mal", dim, config["views"], grid))
     names.update(_block_names("block", dim, qkv_bias=False))
     k1, k2, k3 = config["cnn_kernels"]
-    for index, (cin, cout, k) in zip((0, 4, 8), ((dim, 256, k1), (256, 128, k2), (128, 128, k3))):
+    for index, (cin, cout, k) in zip((0, 4, 8), ((dim, 256, k1), (256, 128, k2), (128, 128, k3)), strict=False):
         names.update({f"cnn.{index}.weight": (cout, cin, k, k), f"cnn.{index}.bias": (cout,)})
         bn = index + 1
         names.update({f"cnn.{bn}.weight": (cout,), f"cnn.{bn}.bias": (cout,), f"cnn.{bn}.running_mean": (cout,),

@@ -26,7 +26,7 @@ def test_saved_prompt_round_trip(db):
     assert saved == {"name": "sharpness-v1", "pairs": 3, "low": 1.0, "high": 4.5}
     loaded = load_prompt("sharpness-v1", db=db)
     assert loaded.names == prompt.names and np.array_equal(loaded.scores, prompt.scores)
-    assert all(np.array_equal(a, b) for a, b in zip(loaded.images, prompt.images))
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.images, prompt.images, strict=False))
     assert loaded.key == prompt.key  # same prompt, same cache entry
     save_prompt("sharpness-v1", Prompt(tuple(images[:2]), np.array([0.0, 1.0])), db=db)
     assert [(p["name"], p["pairs"]) for p in list_saved_prompts(db=db)] == [("sharpness-v1", 2)]

@@ -110,7 +110,7 @@ def label_versions(versions, metrics=METRICS) -> list[dict]:
     rows = [{"family": f, "level": lv} for f, lv, _ in versions]
     for metric in metrics:
         results = registry.create(metric, device="cpu").score_batch(images, references)
-        for row, result in zip(rows, results):
+        for row, result in zip(rows, results, strict=False):
             row[metric] = result.score
     return rows
 

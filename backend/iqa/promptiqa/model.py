@@ -58,7 +58,7 @@ def build_compact_encoder(widths=(32, 48, 64, 96), dim: int = DIM):
         def __init__(self):
             super().__init__()
             stem = nn.Sequential(nn.Conv2d(3, widths[0], 4, 4, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True))
-            self.stages = nn.ModuleList([stem] + [conv(a, b, 2) for a, b in zip(widths[:-1], widths[1:])])
+            self.stages = nn.ModuleList([stem] + [conv(a, b, 2) for a, b in zip(widths[:-1], widths[1:], strict=False)])
             self.project = nn.Sequential(nn.Linear(2 * sum(widths) + 6, dim), nn.GELU(), nn.Linear(dim, dim))
             self.register_buffer("mean", torch.tensor([0.45, 0.45, 0.45]).view(1, 3, 1, 1), persistent=False)
             self.register_buffer("scale", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)

@@ -77,7 +77,7 @@ def build_monet_encoder(img_size=224, patch_size=8, embed_dim=768, depth=12, num
             self.channel_attention = RowAttention(channels * count)
 
         def forward(self, features):
-            stacked = torch.stack([att(f) for att, f in zip(self.view_attention, features)])  # F, B, C, H, W
+            stacked = torch.stack([att(f) for att, f in zip(self.view_attention, features, strict=False)])  # F, B, C, H, W
             f, b, c = stacked.shape[:3]
             rows = stacked.permute(1, 0, 2, 3, 4).reshape(b, f * c, -1)  # B, (F C), HW
             pixel = self.pixel_attention(rows.reshape(b, c, -1))  # rows regrouped as (C, F HW)

@@ -90,7 +90,7 @@ def make_prompt(images: Sequence, scores: Sequence, names: Sequence[str] | None 
     images = list(images)
     values = check_scores(scores, len(images))
     names = list(names) if names is not None else [f"pair {k + 1}" for k in range(len(images))]
-    arrays = tuple(load_image(image, name=f"prompt image '{name}'") for image, name in zip(images, names))
+    arrays = tuple(load_image(image, name=f"prompt image '{name}'") for image, name in zip(images, names, strict=False))
     return Prompt(arrays, values, tuple(names))
 
 

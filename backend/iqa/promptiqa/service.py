@@ -73,7 +73,7 @@ def campaign_table(name: str, db=None) -> pd.DataFrame:
     mos = image_mos(name, db=db)
     by_label = {item.label: item for item in info.items.values() if not item.is_gold}
     rows = [{"path": db.media.file(by_label[label].sha256), "score": float(score), "item": label}
-            for label, score in zip(mos["item"], mos["mos"]) if label in by_label]
+            for label, score in zip(mos["item"], mos["mos"], strict=False) if label in by_label]
     if len(rows) < 2:
         raise InputError(f"Campaign '{name}' has MOS for {len(rows)} items; a prompt needs at least 2.")
     return pd.DataFrame(rows)
@@ -98,7 +98,7 @@ def score_sources(sources: Sequence, prompt: Prompt, model: str = DEFAULT_MODEL,
         raise InputError("No image to score was given; upload at least one image.")
     names = list(names) if names is not None else [Path(str(s)).name if isinstance(s, (str, Path)) else f"image_{k + 1}"
                                                    for k, s in enumerate(sources)]
-    images = [load_image(source, name=f"image '{name}'") for source, name in zip(sources, names)]
+    images = [load_image(source, name=f"image '{name}'") for source, name in zip(sources, names, strict=False)]
     scores = scorer(model).score_images(images, prompt)
     return pd.DataFrame({"image": names, "score": scores})
 
@@ -117,7 +117,7 @@ def load_prompt(name: str, db=None) -> Prompt:
     from backend.store.prompts import get_prompt
 
     saved = get_prompt(name, db=db)
-    images = [load_image(path, name=f"prompt image '{label}'") for path, label in zip(saved["paths"], saved["names"])]
+    images = [load_image(path, name=f"prompt image '{label}'") for path, label in zip(saved["paths"], saved["names"], strict=False)]
     return Prompt(tuple(images), np.asarray(saved["scores"], dtype=np.float64), tuple(saved["names"]))
 
 

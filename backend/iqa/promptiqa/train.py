@@ -87,8 +87,8 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         rows = rng.choice(pool, size=pool_size, replace=False)
         pixels = images[rows]
         flips = rng.random((len(rows), 2)) < 0.5
-        pixels = np.stack([p[:, ::-1] if fh else p for p, fh in zip(pixels, flips[:, 0])])
-        pixels = np.stack([p[::-1] if fv else p for p, fv in zip(pixels, flips[:, 1])])
+        pixels = np.stack([p[:, ::-1] if fh else p for p, fh in zip(pixels, flips[:, 0], strict=False)])
+        pixels = np.stack([p[::-1] if fv else p for p, fv in zip(pixels, flips[:, 1], strict=False)])
         features = network.encode_images(to_tensor(pixels))
         prompt_index, target_index, prompt_scores, target_scores = [], [], [], []
         for _ in range(groups):
