@@ -44,7 +44,7 @@ def _train(args: argparse.Namespace) -> int:
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
-                 seed=args.seed, threads=args.threads, command=command)
+                 seed=args.seed, threads=args.threads, command=command, init=args.init)
     if not args.skip_eval:
         from backend.iqa.promptiqa.report import evaluate_and_record
 
@@ -94,6 +94,7 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     train.add_argument("--rounds", type=int, default=5, help="random-sampling rounds of the evaluation")
     train.add_argument("--skip-eval", action="store_true")
+    train.add_argument("--init", help="weights folder to continue from (new warm-up and decay)")
     train.set_defaults(func=_train)
 
     evaluate = actions.add_parser("eval", help="SRCC/PLCC on held-out photos and requirements (n, sampling, inversion)")

@@ -55,7 +55,7 @@ def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generato
 def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
           learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
-          rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "",
+          rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
     import torch
     from safetensors.torch import save_file
@@ -75,6 +75,10 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     pool = np.flatnonzero(train_rows)
     columns = training_columns(table, train_requirements, train_rows)
     network = build_network(COMPACT_DEFAULT)
+    if init:  # continue from earlier weights (a new warm-up and cosine decay)
+        from safetensors.torch import load_file
+
+        network.load_state_dict(load_file(str(Path(init) / WEIGHTS_FILE)))
     optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=1e-4)
     started = time.perf_counter()
     for group in optimiser.param_groups:
@@ -140,6 +144,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
                      "rs_rate": rs_rate, "rf_rate": rf_rate, "seed": seed, "seconds": round(seconds, 1),
                      "torch_threads": torch.get_num_threads(), "final_l1": round(float(running), 4)},
         "command": command,
+        "initialised_from": str(init) if init else None,
         "parameters": int(sum(p.numel() for p in network.parameters())),
     }
     (out / CARD_FILE).write_text(json.dumps(card, indent=2))
