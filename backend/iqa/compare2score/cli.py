@@ -50,7 +50,8 @@ def _train(args: argparse.Namespace) -> int:
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if args.record_command else ""
     card = train_siamese(args.set, args.out or DEFAULT_WEIGHTS, steps=args.steps, batch_pairs=args.batch_pairs,
-                         learning_rate=args.lr, seed=args.seed, max_side=args.max_side,
+                         learning_rate=args.lr, weight_decay=args.weight_decay, hidden=args.hidden,
+                         dropout=args.dropout, seed=args.seed, max_side=args.max_side,
                          threads=args.threads, command=command)
     print(json.dumps(card.get("metrics", {}), indent=1))
     return 0
@@ -113,9 +114,12 @@ def add_parsers(subparsers) -> None:
     train = subparsers.add_parser("compare2score-train", help="train the offline siamese comparator on a scored set")
     train.add_argument("--set", required=True, help="scored-set CSV (path, mos, mos_std[, split, photo])")
     train.add_argument("--out", help="output folder (default assets/compare2score/siamese)")
-    train.add_argument("--steps", type=int, default=4000)
+    train.add_argument("--steps", type=int, default=1000)
     train.add_argument("--batch-pairs", type=int, default=256)
     train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--weight-decay", type=float, default=1e-2)
+    train.add_argument("--hidden", type=int, default=32, help="width of the MLP layers")
+    train.add_argument("--dropout", type=float, default=0.3)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--max-side", type=int, default=384)
     train.add_argument("--threads", type=int, help="torch CPU threads")

@@ -1,4 +1,4 @@
-"""Hand-crafted no-reference statistics for the offline comparator (inputs of its siamese MLP branch).
+"""Hand-crafted no-reference statistics: the inputs of the offline comparator (stand-in for paper 001 Sec. 3.3).
 
 Classical NR-IQA measurements, each cheap on a <= 384 px image, that generalise across image content
 better than a CNN trained on a few dozen photos can: brightness and clipping, RMS and percentile

@@ -37,7 +37,7 @@ from backend.registry import ASSETS_DIR
 
 DEFAULT_WEIGHTS = ASSETS_DIR / "compare2score" / "siamese"
 WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
-DEFAULT_CONFIG = {"hidden": 64, "embedding": 32, "dropout": 0.1, "max_side": 384}
+DEFAULT_CONFIG = {"hidden": 32, "embedding": 32, "dropout": 0.3, "max_side": 384}
 
 
 def build_network(n_features: int, hidden: int = 64, embedding: int = 32, dropout: float = 0.1):
