@@ -73,6 +73,9 @@ def _check_models(model_names: Sequence[str], has_references: bool, has_mask: bo
         card = registry.card(name)
         if card.task not in ("iqa-fr", "iqa-nr"):
             raise InputError(f"'{name}' is a {card.task} model, not an image-quality model; pick an IQA model.")
+        if card.needs_prompt:
+            raise InputError(f"'{name}' scores by an image-score prompt; use the PromptIQA tab or "
+                             "'python -m backend promptiqa score --prompt PROMPT.csv IMAGE...'.")
         if card.full_reference and not has_references:
             raise InputError(f"'{name}' is a full-reference metric: add reference images, or pick a no-reference model.")
         if card.needs_mask and not has_mask:

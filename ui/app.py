@@ -38,8 +38,22 @@ INTRO = (
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="HarmonyLab") as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
+            built = {}
             for label, elem_id, module in TABS:
                 with gr.Tab(label, id=elem_id, elem_id=elem_id):
-                    module.build()
+                    built[elem_id] = module.build()
+        wire_send_to_score(tabs, built["tab-harmonize"], built["tab-score"])
     return demo
+
+
+def wire_send_to_score(tabs: gr.Tabs, harmonize_tab, score_images: gr.File) -> None:
+    """The Harmonize tab's "send to Score" button puts the shown result into the Score tab's images."""
+
+    def send(result_file):
+        if not result_file:
+            raise gr.Error("Harmonize an image first; then send the result to the Score tab.")
+        return [result_file], gr.Tabs(selected="tab-score")
+
+    harmonize_tab.send_to_score.click(send, inputs=harmonize_tab.result_file, outputs=[score_images, tabs],
+                                      api_name=False)

@@ -17,6 +17,8 @@ def model_choices() -> list[tuple[str, str]]:
     """(label, name) pairs for every IQA model, the label showing mode, direction and status."""
     choices = []
     for card in registry.list_models(("iqa-fr", "iqa-nr")):
+        if card.needs_prompt:  # scored under a prompt, in the PromptIQA tab
+            continue
         mode = "FR" if card.full_reference else "NR"
         extras = " + mask" if card.needs_mask else ""
         direction = "lower better" if card.lower_better else "higher better"
@@ -72,7 +74,8 @@ def score(images, references, mask, models, progress=gr.Progress()):
     return wide_table(results).round(6), str(csv_path), score_chart(results)
 
 
-def build() -> None:
+def build() -> gr.File:
+    """Lay out the tab; returns the images input so other tabs can send results here."""
     gr.Markdown(
         "Score images with no-reference models, or against references with full-reference models "
         "(references are matched to images by file name, else by order). The iHarmony4 metrics "
@@ -94,3 +97,4 @@ def build() -> None:
         csv_file = gr.File(label="Download CSV (image, model, score)", interactive=False)
     chart = gr.Plot(label="Chart")
     run.click(score, inputs=[images, references, mask, models], outputs=[table, csv_file, chart], api_name="score")
+    return images
