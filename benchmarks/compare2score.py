@@ -27,8 +27,13 @@ SCORED_SET = REPO / "data" / "distorted_photos" / "scores.csv"
 
 
 def srcc(scores, table) -> dict:
+    """SRCC against -level and MOS; ``None`` with a note when the scores are constant (undefined SRCC)."""
     from scipy import stats
 
+    scores = np.asarray(scores, dtype=float)
+    if np.ptp(scores) == 0:
+        return {"srcc_vs_level": None, "srcc_vs_mos": None,
+                "note": "every image got the same score (all hard votes identical), so SRCC is undefined"}
     return {"srcc_vs_level": round(float(-stats.spearmanr(scores, table["level"]).statistic), 4),
             "srcc_vs_mos": round(float(stats.spearmanr(scores, table["mos"]).statistic), 4)}
 
@@ -86,7 +91,10 @@ def main() -> None:
             [r.score for r in score_images(comparator, anchors, images, matrix="count")], table)
         quality[f"{name} raw score (reference)"] = srcc(-raw if card.lower_better else raw, table)
     for name, values in quality.items():
-        print(f"{name:48s} SRCC vs level {values['srcc_vs_level']:+.3f}   vs MOS proxy {values['srcc_vs_mos']:+.3f}")
+        if values["srcc_vs_level"] is None:
+            print(f"{name:48s} {values['note']}")
+        else:
+            print(f"{name:48s} SRCC vs level {values['srcc_vs_level']:+.3f}   vs MOS proxy {values['srcc_vs_mos']:+.3f}")
     per_family = {}
     scores = np.array([r.score for r in results])
     for family, group in table.groupby("distortion"):
