@@ -19,15 +19,21 @@ PATH_COLUMNS = ("path", "image")
 STD_COLUMNS = ("mos_std", "std")
 
 
+def read_csv_file(csv_path: str | Path, columns: str) -> pd.DataFrame:
+    """Read a user's CSV file; InputError naming the expected ``columns`` when it is missing or unreadable."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise InputError(f"The file '{csv_path}' does not exist; give a CSV with columns {columns}.")
+    try:
+        return pd.read_csv(csv_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise InputError(f"'{csv_path.name}' is not a readable CSV ({error}); give columns {columns}.") from error
+
+
 def read_scored_set(csv_path: str | Path, require_std: bool = True, check_files: bool = True) -> pd.DataFrame:
     """Read and validate a scored set; returns columns ``path`` (absolute), ``mos``, ``mos_std`` and the rest."""
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(f"The scored set '{csv_path}' does not exist; give a CSV with columns path, mos, mos_std.")
-    try:
-        table = pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"The scored set '{csv_path.name}' is not a readable CSV ({error}).") from error
+    table = read_csv_file(csv_path, "path, mos, mos_std")
     return normalise_scored_table(table, csv_path.parent, f"'{csv_path.name}'", require_std, check_files)
 
 

@@ -25,13 +25,10 @@ SCORE_COLUMNS = ("score", "mos")
 
 def read_scored_csv(csv_path: str | Path) -> pd.DataFrame:
     """A CSV with ``path`` (or ``image``) and ``score`` (or ``mos``) columns; paths made absolute."""
+    from backend.data.scored_set import read_csv_file
+
     csv_path = Path(csv_path)
-    if not csv_path.is_file():
-        raise InputError(f"The prompt file '{csv_path}' does not exist; give a CSV with columns path,score.")
-    try:
-        table = pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise InputError(f"'{csv_path.name}' is not a readable CSV ({error}); give columns path,score.") from error
+    table = read_csv_file(csv_path, "path,score")
     path_column = next((c for c in ("path", "image") if c in table.columns), None)
     score_column = next((c for c in SCORE_COLUMNS if c in table.columns), None)
     if path_column is None or score_column is None:
