@@ -18,7 +18,6 @@ Samplers:
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -59,8 +58,6 @@ def active_sampler(method: str) -> Sampler:
 def check_sampler(name: str) -> None:
     if name not in SAMPLERS:
         raise InputError(f"Sampler '{name}' is unknown; samplers are {', '.join(SAMPLERS)}.")
-    if name != "uniform" and importlib.util.find_spec("backend.scaling.active") is None:
-        raise InputError(f"Sampler '{name}' needs backend.scaling.active, which this installation lacks; use uniform.")
 
 
 def sampler(name: str) -> Sampler:
