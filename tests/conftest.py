@@ -116,6 +116,14 @@ def live_app(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def client(live_app):
+    """A gradio_client connected to the live app (shared by the API tests)."""
+    from gradio_client import Client
+
+    return Client(live_app.url, verbose=False)
+
+
+@pytest.fixture(scope="session")
 def chromium_browser():
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (bash scripts/dev.sh test installs it)")

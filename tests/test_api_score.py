@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 pytestmark = pytest.mark.api
-
-
-@pytest.fixture(scope="module")
-def client(live_app):
-    return Client(live_app.url, verbose=False)
 
 
 def test_score_endpoint(client, photo_files):

@@ -7,18 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 from backend.data.distortions import distort, rng_for
 from backend.data.photos import skimage_photos
 
 pytestmark = pytest.mark.api
-
-
-@pytest.fixture(scope="module")
-def client(live_app):
-    return Client(live_app.url, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from PIL import Image
 
 pytestmark = pytest.mark.api
 
 EXAMPLE = "assets/examples/{}/flowers.{}"
-
-
-@pytest.fixture(scope="module")
-def client(live_app):
-    return Client(live_app.url, verbose=False)
 
 
 def editor_value(path):

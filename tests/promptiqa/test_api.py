@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 from tests.promptiqa.helpers import noisy_series, write_prompt
 
 pytestmark = pytest.mark.api
-
-
-@pytest.fixture(scope="module")
-def client(live_app):
-    return Client(live_app.url, verbose=False)
 
 
 @pytest.fixture(scope="module")
