@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 
 from tests.test_leaderboard import build_campaign, simulate_pairwise
 
 pytestmark = pytest.mark.api
 
 
-def test_leaderboard_endpoints(live_app, tmp_path):
+def test_leaderboard_endpoints(live_app, client, tmp_path):
     from backend.store.db import Database
 
     db = Database(None, live_app.data_dir)  # the app's own database (SQLite in its data directory)
@@ -19,7 +18,6 @@ def test_leaderboard_endpoints(live_app, tmp_path):
         simulate_pairwise(db, name, items, votes=150)
     finally:
         db.dispose()
-    client = Client(live_app.url, verbose=False)
     ranking, _, _, qc = client.predict(name, "bt", 100, api_name="/leaderboard")
     assert ranking["headers"][:3] == ["rank", "method", "score"]
     assert [row[1] for row in ranking["data"]] == ["clean", "mild", "strong"]
