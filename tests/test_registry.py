@@ -66,8 +66,18 @@ def test_duplicate_registration_refused(scratch_model):
         registry.register(card, lambda: None)
 
 
-def test_status_of_models_without_weights(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+@pytest.fixture
+def empty_hub_cache(monkeypatch, tmp_path):
+    """Point huggingface_hub at an empty cache (its constant is read at call time; the env var only at import)."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_status_of_models_without_weights(monkeypatch, tmp_path, empty_hub_cache):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.delenv("HARMONYLAB_NIQE_PARAMS", raising=False)
     assert registry.status("psnr") == Status("ready")
@@ -77,8 +87,7 @@ def test_status_of_models_without_weights(monkeypatch, tmp_path):
     assert registry.status("niqe").state == "unavailable"
 
 
-def test_needs_download_offline_gives_actionable_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+def test_needs_download_offline_gives_actionable_error(monkeypatch, tmp_path, empty_hub_cache):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("HARMONYLAB_BRISQUE_PARAMS", raising=False)
@@ -87,11 +96,15 @@ def test_needs_download_offline_gives_actionable_error(monkeypatch, tmp_path):
         registry.create("brisque")
 
 
-def test_hub_status_uses_cache_and_local_override(monkeypatch, tmp_path):
-    weights = HubWeights("someone/model", "0123456789abcdef", "1 MB", ("weights.safetensors",), "TEST_LOCAL_WEIGHTS")
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+def test_hub_status_uses_cache_and_local_override(monkeypatch, tmp_path, empty_hub_cache):
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    weights = HubWeights("someone/model", revision, "1 MB", ("weights.safetensors",), "TEST_LOCAL_WEIGHTS")
     monkeypatch.delenv("TEST_LOCAL_WEIGHTS", raising=False)
     assert registry.hub_status(weights).state == "needs download"
+    snapshot = empty_hub_cache / "models--someone--model" / "snapshots" / revision
+    snapshot.mkdir(parents=True)
+    (snapshot / "weights.safetensors").write_bytes(b"x")
+    assert registry.hub_status(weights) == registry.Status("ready", "hub cache")
     local = tmp_path / "local.safetensors"
     local.write_bytes(b"x")
     monkeypatch.setenv("TEST_LOCAL_WEIGHTS", str(local))
