@@ -2,8 +2,10 @@
 
 Inputs are named images (file names matter: references are matched to images by file name when every
 image has a reference of the same name, otherwise by order), a list of registry model names and an optional
-foreground mask for the mask-aware metrics. The result is a long table ``image, model, score`` with the
-model's direction and the reference used, one row per (image, model).
+foreground mask for the mask-aware metrics, and optionally the name of a saved PromptIQA prompt (paper 004)
+for the models that score under an image-score-pair prompt. The result is a long table ``image, model,
+score`` with the model's direction and the reference used, one row per (image, model); a prompt model's
+rows are named ``MODEL[PROMPT]`` and are in the prompt's own score scale.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def match_references(images: list[NamedImage], references: list[NamedImage]) -> 
     )
 
 
-def _check_models(model_names: Sequence[str], has_references: bool, has_mask: bool) -> list[registry.ModelCard]:
+def _check_models(model_names: Sequence[str], has_references: bool, has_mask: bool,
+                  has_prompt: bool = False) -> list[registry.ModelCard]:
     if not model_names:
         raise InputError("No model was chosen; pick at least one model to score with.")
     cards = []
@@ -73,9 +76,9 @@ def _check_models(model_names: Sequence[str], has_references: bool, has_mask: bo
         card = registry.card(name)
         if card.task not in ("iqa-fr", "iqa-nr"):
             raise InputError(f"'{name}' is a {card.task} model, not an image-quality model; pick an IQA model.")
-        if card.needs_prompt:
-            raise InputError(f"'{name}' scores by an image-score prompt; use the PromptIQA tab or "
-                             "'python -m backend promptiqa score --prompt PROMPT.csv IMAGE...'.")
+        if card.needs_prompt and not has_prompt:
+            raise InputError(f"'{name}' scores under an image-score prompt: choose a saved prompt (build and save "
+                             "one in the PromptIQA tab), or pick another model.")
         if card.full_reference and not has_references:
             raise InputError(f"'{name}' is a full-reference metric: add reference images, or pick a no-reference model.")
         if card.needs_mask and not has_mask:
@@ -90,13 +93,19 @@ def score_images(
     references: Sequence[Any] | None = None,
     mask: Any = None,
     progress: Callable[[float, str], None] | None = None,
+    prompt: str | None = None,
 ) -> pd.DataFrame:
-    """Score every image with every model; returns the long result table (see module docstring)."""
+    """Score every image with every model; returns the long result table (see module docstring).
+
+    ``prompt`` names a saved PromptIQA prompt; it is needed by (and only used for) ``needs_prompt`` models.
+    """
     if not images:
         raise InputError("No image was given; upload at least one image to score.")
     if len(images) > MAX_IMAGES_PER_CALL:
         raise InputError(f"{len(images)} images were given; score at most {MAX_IMAGES_PER_CALL} per call.")
-    cards = _check_models(model_names, bool(references), mask is not None)
+    prompt = (prompt or "").strip() or None
+    cards = _check_models(model_names, bool(references), mask is not None, prompt is not None)
+    saved_prompt = _load_saved_prompt(prompt) if any(card.needs_prompt for card in cards) else None
     named = load_named(images)
     refs = match_references(named, load_named(references or [], kind="reference"))
     mask_array = None
@@ -106,6 +115,11 @@ def score_images(
     total = len(cards) * len(named)
     for model_index, card in enumerate(cards):
         model = registry.create(card.name)
+        if card.needs_prompt:
+            if progress is not None:
+                progress(model_index * len(named) / total, f"{card.name} under the prompt '{prompt}'")
+            rows.extend(_prompt_rows(card, model, named, saved_prompt, prompt))
+            continue
         for image_index, (image, ref) in enumerate(zip(named, refs, strict=True)):
             if progress is not None:
                 progress((model_index * len(named) + image_index) / total, f"{card.name} on {image.name}")
@@ -121,6 +135,24 @@ def score_images(
             rows.append([image.name, card.name, float(result.score), card.lower_better,
                          "" if use_ref is None else use_ref.name, seconds])
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _load_saved_prompt(name: str):
+    from backend.iqa.promptiqa.service import load_prompt
+
+    return load_prompt(name)
+
+
+def _prompt_rows(card: registry.ModelCard, model: Any, named: list[NamedImage], saved_prompt: Any,
+                 prompt_name: str) -> list[list]:
+    """Rows of a prompt model: all images scored in one batch under the saved prompt (paper 004 Sec. 3.2)."""
+    start = time.perf_counter()
+    scores = np.asarray(model.score_images([image.pixels for image in named], saved_prompt), dtype=np.float64)
+    seconds = (time.perf_counter() - start) / len(named)
+    if not np.all(np.isfinite(scores)):
+        raise InputError(f"'{card.name}' gave a non-finite score under the prompt '{prompt_name}'; check the prompt's scores.")
+    label = f"{card.name}[{prompt_name}]"
+    return [[image.name, label, float(score), False, "", seconds] for image, score in zip(named, scores, strict=True)]
 
 
 def wide_table(results: pd.DataFrame) -> pd.DataFrame:

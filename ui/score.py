@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.express as px
 
 from backend import registry
+from backend.errors import HarmonyLabError
 from backend.scoring import score_images, wide_table
 from ui.common import file_paths, temporary_file, user_errors
 
@@ -17,11 +18,10 @@ def model_choices() -> list[tuple[str, str]]:
     """(label, name) pairs for every IQA model, the label showing mode, direction and status."""
     choices = []
     for card in registry.list_models(("iqa-fr", "iqa-nr")):
-        if card.needs_prompt:  # scored under a prompt, in the PromptIQA tab
-            continue
         mode = "FR" if card.full_reference else "NR"
-        extras = " + mask" if card.needs_mask else ""
-        direction = "lower better" if card.lower_better else "higher better"
+        extras = " + mask" if card.needs_mask else " + saved prompt" if card.needs_prompt else ""
+        direction = ("prompt's scale" if card.needs_prompt else
+                     "lower better" if card.lower_better else "higher better")
         status = registry.status(card.name)
         state = "" if status.ready else f" — {status.state}"
         choices.append((f"{card.name} ({mode}{extras}, {direction}){state}", card.name))
@@ -56,9 +56,24 @@ def score_chart(results: pd.DataFrame):
     return figure
 
 
+def saved_prompt_choices() -> list[str]:
+    """Names of the prompts saved in the PromptIQA tab (newest first)."""
+    from backend.iqa.promptiqa.service import list_saved_prompts
+
+    try:
+        return [row["name"] for row in list_saved_prompts()]
+    except HarmonyLabError:  # the store is not reachable: the picker stays empty, scoring says why
+        return []
+
+
+def refresh_saved_prompts(current):
+    choices = saved_prompt_choices()
+    return gr.Dropdown(choices=choices, value=current if current in choices else None)
+
+
 @user_errors
-def score(images, references, mask, models, progress=gr.Progress()):
-    """Score images (and references / mask when given) with the chosen models.
+def score(images, references, mask, models, prompt=None, progress=gr.Progress()):
+    """Score images (and references / mask / saved prompt when given) with the chosen models.
 
     Returns the table (one row per image, one column per model), the long CSV file and a chart.
     """
@@ -68,6 +83,7 @@ def score(images, references, mask, models, progress=gr.Progress()):
         references=file_paths(references) or None,
         mask=(file_paths(mask) or [None])[0],
         progress=lambda fraction, text: progress(fraction, desc=text),
+        prompt=prompt or None,
     )
     csv_path = temporary_file(".csv", prefix="harmonylab-scores-")
     results.to_csv(csv_path, index=False)
@@ -79,7 +95,8 @@ def build() -> gr.File:
     gr.Markdown(
         "Score images with no-reference models, or against references with full-reference models "
         "(references are matched to images by file name, else by order). The iHarmony4 metrics "
-        "`ih-fmse` / `ih-fpsnr` also need the foreground mask."
+        "`ih-fmse` / `ih-fpsnr` also need the foreground mask; PromptIQA models score under a prompt "
+        "saved in the PromptIQA tab, in that prompt's scale."
     )
     with gr.Row():
         images = gr.File(label="Images", file_count="multiple", file_types=["image"], elem_id="score-images")
@@ -89,6 +106,11 @@ def build() -> gr.File:
                        elem_id="score-mask")
     models = gr.CheckboxGroup(choices=model_choices(), value=list(DEFAULT_MODELS), label="Models",
                               elem_id="score-models")
+    with gr.Row():
+        prompt = gr.Dropdown(choices=saved_prompt_choices(), value=None, label="Saved prompt (PromptIQA models only)",
+                             allow_custom_value=True, elem_id="score-prompt", scale=4)
+        refresh = gr.Button("Refresh prompts", size="sm", scale=1)
+    refresh.click(refresh_saved_prompts, inputs=prompt, outputs=prompt, api_name=False)
     with gr.Accordion("Model details and status", open=False):
         gr.Dataframe(value=model_table(), interactive=False, wrap=True)
     run = gr.Button("Score", variant="primary", elem_id="score-run")
@@ -96,5 +118,6 @@ def build() -> gr.File:
     with gr.Row():
         csv_file = gr.File(label="Download CSV (image, model, score)", interactive=False)
     chart = gr.Plot(label="Chart")
-    run.click(score, inputs=[images, references, mask, models], outputs=[table, csv_file, chart], api_name="score")
+    run.click(score, inputs=[images, references, mask, models, prompt], outputs=[table, csv_file, chart],
+              api_name="score")
     return images

@@ -2,7 +2,8 @@
 
 ``score --model NAME [--model NAME ...] [--ref REF] [--mask MASK] [--csv FILE] INPUT...``: INPUT and REF
 are files or folders (folders are expanded to their image files; references are matched by file name, or
-by order). Prints CSV ``image,model,score`` to stdout.
+by order). ``--prompt NAME`` names a saved PromptIQA prompt for the prompt models. Prints CSV
+``image,model,score`` to stdout.
 ``models [--task TASK] [--json]``: lists models with task, direction and status.
 """
 
@@ -40,7 +41,7 @@ def _score(args: argparse.Namespace) -> int:
 
     images = expand_inputs(args.inputs, "input")
     references = expand_inputs(args.ref, "reference") if args.ref else None
-    table = score_images(images, args.model, references=references, mask=args.mask)
+    table = score_images(images, args.model, references=references, mask=args.mask, prompt=args.prompt)
     out = table[["image", "model", "score"]]
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +73,7 @@ def add_parsers(subparsers) -> None:
     score.add_argument("--model", action="append", required=True, help="model name (repeat for several)")
     score.add_argument("--ref", action="append", help="reference file or folder (matched by file name or order)")
     score.add_argument("--mask", help="foreground mask for the mask-aware metrics (ih-fmse, ih-fpsnr)")
+    score.add_argument("--prompt", help="name of a saved PromptIQA prompt, for the models that score under one")
     score.add_argument("--csv", help="also write the CSV to this file")
     score.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     score.set_defaults(func=_score)
