@@ -1,0 +1,104 @@
+"""CLI of HarmonyIQA-lite: sub-commands of the ``harmonyiqa`` group (defined in ``cli.py``).
+
+    python -m backend harmonyiqa lite-data [--out data/harmonyiqa-lite] [--train 700] [--validation 80] [--test 100]
+    python -m backend harmonyiqa lite-train --mode nr|fr [--data data/harmonyiqa-lite] [--out FILE] [--minutes 15] ...
+    python -m backend harmonyiqa lite-eval [--model harmonyiqa-lite-nr | --weights FILE] [--data DIR] [--split test]
+
+``lite-data`` builds the synthetic scored set (``lite_data``), ``lite-train`` trains one model and writes
+its safetensors + JSON card (default: the shipped file in assets/harmonyiqa/), ``lite-eval`` prints
+SRCC/KRCC/PLCC against the true error (with and without the mask) as JSON. Heavy imports happen in the
+handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+
+DEFAULT_DATA = "data/harmonyiqa-lite"
+
+
+def _command_line() -> str:
+    return "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _data(args: argparse.Namespace) -> int:
+    import torch
+
+    from backend.iqa.harmonyiqa.lite_data import build_dataset
+
+    torch.set_num_threads(args.threads)
+    counts = {"train": args.train, "validation": args.validation, "test": args.test}
+    index = build_dataset(args.out, counts, seed=args.seed, side=args.side, show_progress=not args.quiet)
+    print(f"wrote {index}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from backend.iqa.harmonyiqa.lite_registration import FR_WEIGHTS, NR_WEIGHTS
+    from backend.iqa.harmonyiqa.lite_train import train
+    from backend.registry import ASSETS_DIR
+
+    full_reference = args.mode == "fr"
+    out = args.out or str(ASSETS_DIR / (FR_WEIGHTS if full_reference else NR_WEIGHTS))
+    card = train(args.data, out, full_reference, epochs=args.epochs, minutes=args.minutes, batch=args.batch,
+                 learning_rate=args.lr, weight_decay=args.weight_decay, mask_dropout=args.mask_dropout,
+                 seed=args.seed, threads=args.threads, widths=tuple(args.widths), hidden=args.hidden,
+                 command=_command_line(), log=lambda line: print(line, file=sys.stderr))
+    print(json.dumps(card["validation"], indent=1))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from backend.iqa.harmonyiqa.lite_registration import CARDS
+    from backend.iqa.harmonyiqa.lite_train import evaluate
+    from backend.registry import ASSETS_DIR
+
+    weights = args.weights or str(ASSETS_DIR / CARDS[args.model][1])
+    print(json.dumps(evaluate(weights, args.data, args.split, args.threads), indent=1))
+    return 0
+
+
+def add_lite_subcommands(subparsers) -> None:
+    """Add ``lite-data``, ``lite-train`` and ``lite-eval`` to the ``harmonyiqa`` group's sub-parser action."""
+    data = subparsers.add_parser("lite-data", help="build the synthetic scored set of HarmonyIQA-lite",
+                                 description="Composites, partly harmonized versions, harmonizer outputs and "
+                                 "ground truths from the Debian photos, scored by their iHarmony4 fMSE.")
+    data.add_argument("--out", default=DEFAULT_DATA, help=f"output folder (default {DEFAULT_DATA})")
+    data.add_argument("--train", type=int, default=700, help="composites from training photos")
+    data.add_argument("--validation", type=int, default=80, help="composites from validation photos")
+    data.add_argument("--test", type=int, default=100, help="composites from test photos")
+    data.add_argument("--side", type=int, default=256, help="long side of the photos before cropping")
+    data.add_argument("--seed", type=int, default=2026)
+    data.add_argument("--threads", type=int, default=1, help="torch threads (srh-tiny outputs)")
+    data.add_argument("--quiet", action="store_true", help="no progress bar")
+    data.set_defaults(func=_data)
+
+    train = subparsers.add_parser("lite-train", help="train HarmonyIQA-lite (NR or FR) on CPU",
+                                  description="Train one HarmonyIQA-lite model; the validation split picks the epoch.")
+    train.add_argument("--mode", choices=("nr", "fr"), required=True, help="no-reference or full-reference model")
+    train.add_argument("--data", default=DEFAULT_DATA, help="folder (or index.csv) written by lite-data")
+    train.add_argument("--out", default=None, help="weights file (default: the shipped file in assets/harmonyiqa/)")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--minutes", type=float, default=15.0, help="stop after the epoch that exceeds this budget")
+    train.add_argument("--batch", type=int, default=32)
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--weight-decay", type=float, default=1e-4)
+    train.add_argument("--mask-dropout", type=float, default=0.5, help="probability of training without the mask")
+    train.add_argument("--widths", type=int, nargs="+", default=[16, 32, 48, 64], help="channels of the 4 stages")
+    train.add_argument("--hidden", type=int, default=96, help="width of the MLP head")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    train.set_defaults(func=_train)
+
+    evaluation = subparsers.add_parser("lite-eval", help="correlations of HarmonyIQA-lite with the true error",
+                                       description="SRCC/KRCC/PLCC against the true fMSE on one split, overall "
+                                       "and per foreground-ratio bucket, with and without the mask (JSON).")
+    evaluation.add_argument("--model", choices=("harmonyiqa-lite-nr", "harmonyiqa-lite-fr"), default="harmonyiqa-lite-nr")
+    evaluation.add_argument("--weights", default=None, help="weights file instead of the shipped one")
+    evaluation.add_argument("--data", default=DEFAULT_DATA, help="folder (or index.csv) written by lite-data")
+    evaluation.add_argument("--split", choices=("train", "validation", "test"), default="test")
+    evaluation.add_argument("--threads", type=int, default=1)
+    evaluation.set_defaults(func=_eval)

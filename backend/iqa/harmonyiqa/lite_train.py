@@ -1,0 +1,198 @@
+"""Training and evaluation of HarmonyIQA-lite (paper 000 issue item 3) on a ``lite_data`` index.
+
+Regression of the MOS-like score (``lite_data.mos_from_fmse``) with the mean squared error on score/100,
+AdamW and a cosine learning rate, on CPU. Augmentation: horizontal flips (image, reference and mask
+together) and **mask dropout** -- with probability ``mask_dropout`` the mask channel is zeroed and the
+"mask given" flag cleared, so the model learns to find the foreground itself and works without a mask.
+
+Model selection: after every epoch the validation split (photos never used for training) is scored twice,
+with and without the mask; the epoch with the best mean SRCC (against the true fMSE) is kept. The test split
+is not touched here; :func:`evaluate` measures it for the benchmark and the card.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backend.errors import InputError
+from backend.iqa.harmonyiqa.lite import INPUT_SIZE, LiteConfig
+
+
+@dataclass
+class Arrays:
+    """A split of the index resized to the network's input size (uint8 images, float masks)."""
+
+    images: np.ndarray
+    references: np.ndarray
+    masks: np.ndarray
+    mos: np.ndarray
+    fmse: np.ndarray
+    ratio: np.ndarray
+    table: pd.DataFrame
+
+
+def load_arrays(table: pd.DataFrame, size: int = INPUT_SIZE, progress: bool = False) -> Arrays:
+    """Decode and resize every row of ``table`` (references and masks are shared, so cached by path)."""
+    from tqdm import tqdm
+
+    from backend.images import load_image, load_mask
+    from backend.iqa.harmonyiqa.lite import resize_mask, resize_rgb
+
+    if table.empty:
+        raise InputError("The data split is empty; build the data with `python -m backend harmonyiqa lite-data`.")
+    cache: dict[str, np.ndarray] = {}
+
+    def cached(path: str, loader):
+        if path not in cache:
+            cache[path] = loader(path)
+        return cache[path]
+
+    images, references, masks = [], [], []
+    for row in tqdm(table.itertuples(), total=len(table), desc="loading", unit="img", disable=not progress):
+        images.append(resize_rgb(load_image(row.image), size))
+        references.append(cached(row.reference, lambda p: resize_rgb(load_image(p), size)))
+        masks.append(cached(row.mask, lambda p: resize_mask(load_mask(p), size)))
+    return Arrays(np.stack(images), np.stack(references), np.stack(masks), table["mos"].to_numpy(np.float64),
+                  table["fmse"].to_numpy(np.float64), table["foreground_ratio"].to_numpy(np.float64),
+                  table.reset_index(drop=True))
+
+
+def predict(network, data: Arrays, with_mask: bool, batch: int = 64) -> np.ndarray:
+    """Scores of every row (eval mode, no gradient)."""
+    import torch
+
+    from backend.iqa.harmonyiqa.lite import batch_tensors
+
+    network.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(data.mos), batch):
+            part = slice(start, start + batch)
+            flags = np.full(len(data.mos[part]), with_mask)
+            refs = data.references[part] if network.config.full_reference else None
+            out.append(network(batch_tensors(data.images[part], data.masks[part], flags, refs)).double().numpy())
+    return np.concatenate(out)
+
+
+def correlation_table(scores: np.ndarray, data: Arrays) -> dict[str, dict]:
+    """SRCC/KRCC/PLCC of scores against the true error (fMSE, lower is better), overall and per ratio bucket."""
+    from backend.harmonization.metrics import RATIO_BUCKETS, ratio_bucket
+    from backend.scaling.correlation import correlations
+
+    buckets = np.array([ratio_bucket(r) for r in data.ratio])
+    table = {}
+    for label in ["all"] + [b[0] for b in RATIO_BUCKETS]:
+        keep = np.ones(len(buckets), bool) if label == "all" else buckets == label
+        if keep.sum() >= 3:
+            # scores are higher-better, fMSE lower-better: correlate the score with -fMSE
+            stats = correlations(scores[keep], -data.fmse[keep])
+            table[label] = {k: stats[k] for k in ("srcc", "krcc", "plcc", "n")}
+    return table
+
+
+def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int = 30, minutes: float = 15.0,
+          batch: int = 32, learning_rate: float = 2e-3, weight_decay: float = 1e-4, mask_dropout: float = 0.5,
+          seed: int = 0, threads: int = 1, widths: tuple[int, ...] = LiteConfig.widths, hidden: int = LiteConfig.hidden,
+          command: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train one lite model (NR or FR) on ``index`` and save it to ``out`` (safetensors + JSON card)."""
+    import copy
+
+    import torch
+    from tqdm import tqdm
+
+    from backend.iqa.harmonyiqa.lite import batch_tensors, build_network, parameter_count, save_model
+    from backend.iqa.harmonyiqa.lite_data import read_index
+    from backend.scaling.correlation import srcc
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    table = read_index(index)
+    config = LiteConfig(full_reference=full_reference, widths=tuple(widths), hidden=hidden)
+    train_data = load_arrays(table[table["split"] == "train"], config.input_size, progress=True)
+    val_data = load_arrays(table[table["split"] == "validation"], config.input_size, progress=True)
+    network = build_network(config)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    steps_per_epoch = int(np.ceil(len(train_data.mos) / batch))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch, eta_min=1e-5)
+    history: list[dict] = []
+    best: tuple[float, int, dict] | None = None
+    started = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        network.train()
+        order = rng.permutation(len(train_data.mos))
+        losses = []
+        for start in tqdm(range(0, len(order), batch), desc=f"epoch {epoch}", unit="batch", leave=False):
+            rows = order[start:start + batch]
+            images, refs, masks = train_data.images[rows], train_data.references[rows], train_data.masks[rows]
+            flip = rng.uniform(size=len(rows)) < 0.5
+            images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+            refs = np.where(flip[:, None, None, None], refs[:, :, ::-1], refs)
+            masks = np.where(flip[:, None, None], masks[:, :, ::-1], masks)
+            flags = rng.uniform(size=len(rows)) >= mask_dropout
+            inputs = batch_tensors(np.ascontiguousarray(images), np.ascontiguousarray(masks), flags,
+                                   np.ascontiguousarray(refs) if full_reference else None)
+            target = torch.from_numpy(train_data.mos[rows].astype(np.float32)) / 100.0
+            loss = torch.nn.functional.mse_loss(network(inputs) / 100.0, target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss))
+        with_mask = srcc(predict(network, val_data, True), -val_data.fmse)
+        without_mask = srcc(predict(network, val_data, False), -val_data.fmse)
+        selection = (with_mask + without_mask) / 2
+        entry = {"epoch": epoch, "train_mse": float(np.mean(losses)), "val_srcc_mask": with_mask,
+                 "val_srcc_no_mask": without_mask, "seconds": round(time.perf_counter() - started, 1)}
+        history.append(entry)
+        log(f"epoch {epoch}: train mse {entry['train_mse']:.4f}, validation SRCC {with_mask:.3f} (mask) / "
+            f"{without_mask:.3f} (no mask), {entry['seconds']:.0f} s")
+        if best is None or selection > best[0]:
+            best = (selection, epoch, copy.deepcopy(network.state_dict()))
+        if time.perf_counter() - started > minutes * 60:
+            log(f"stopping after epoch {epoch}: the {minutes} minute budget is spent")
+            break
+    network.load_state_dict(best[2])
+    network.eval()
+    card = {
+        "name": "harmonyiqa-lite-fr" if full_reference else "harmonyiqa-lite-nr",
+        "paper": "000 (HarmonyIQA), offline lite model -- not the paper's VLM",
+        "config": config.as_dict(),
+        "parameters": parameter_count(network),
+        "data": {"index": str(index), "train_images": int(len(train_data.mos)),
+                 "validation_images": int(len(val_data.mos)),
+                 "built_by": "python -m backend harmonyiqa lite-data (backend/iqa/harmonyiqa/lite_data.py)",
+                 "target": "MOS-like 0-100 = lite_data.mos_from_fmse(iHarmony4 fMSE against the ground truth)"},
+        "training": {"epochs_run": len(history), "selected_epoch": best[1], "batch": batch, "lr": learning_rate,
+                     "weight_decay": weight_decay, "mask_dropout": mask_dropout, "seed": seed, "threads": threads,
+                     "seconds": round(time.perf_counter() - started, 1), "history": history},
+        "command": command,
+        "validation": {"with_mask": correlation_table(predict(network, val_data, True), val_data),
+                       "without_mask": correlation_table(predict(network, val_data, False), val_data)},
+    }
+    save_model(network, out, card)
+    log(f"saved {out} (epoch {best[1]}, validation mean SRCC {best[0]:.3f})")
+    return card
+
+
+def evaluate(weights: str | Path, index: str | Path, split: str = "test", threads: int = 1) -> dict[str, Any]:
+    """Correlations of saved weights with the true error on one split, with and without the mask, and speed."""
+    import torch
+
+    from backend.iqa.harmonyiqa.lite import load_model
+    from backend.iqa.harmonyiqa.lite_data import read_index
+
+    torch.set_num_threads(threads)
+    table = read_index(index)
+    data = load_arrays(table[table["split"] == split])
+    network, _ = load_model(weights)
+    return {"split": split, "images": int(len(data.mos)),
+            "with_mask": correlation_table(predict(network, data, True), data),
+            "without_mask": correlation_table(predict(network, data, False), data)}
