@@ -264,7 +264,7 @@ class LiteScorer:
         torch = self._torch
         references = references if references is not None else [None] * len(images)
         masks = masks if masks is not None else [None] * len(images)
-        parts = [self._prepare(i, r, m) for i, r, m in zip(images, references, masks)]
+        parts = [self._prepare(i, r, m) for i, r, m in zip(images, references, masks, strict=True)]
         if not parts:
             return []
         stacked = [np.concatenate([p[k] for p in parts]) if parts[0][k] is not None else None for k in range(4)]
@@ -278,7 +278,7 @@ class LiteScorer:
             if self.threads:
                 torch.set_num_threads(previous)
         return [ScoreResult(float(s), {"mask_used": bool(p[2][0]), "scale": "0-100, higher is better (MOS-like)"})
-                for s, p in zip(scores, parts)]
+                for s, p in zip(scores, parts, strict=True)]
 
     def score(self, image: np.ndarray, reference: np.ndarray | None = None, mask: np.ndarray | None = None) -> ScoreResult:
         return self.score_batch([image], [reference], [mask])[0]

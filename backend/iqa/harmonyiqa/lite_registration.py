@@ -32,7 +32,7 @@ CARDS = {
 
 
 def _register() -> None:
-    for name, (card, weights) in CARDS.items():
+    for card, weights in CARDS.values():
         def factory(weights: str | None = None, threads: int | None = None, _card=card, _default=weights):
             from backend.iqa.harmonyiqa.lite import LiteScorer
 
