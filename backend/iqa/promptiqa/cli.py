@@ -3,9 +3,10 @@
     python -m backend promptiqa score --prompt PROMPT.csv IMAGE... [--model promptiqa] [--json]
         PROMPT.csv has columns path,score (any numeric range; see backend.iqa.promptiqa.prompts);
         prints CSV image,score in the prompt's own scale.
-    python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2]
+    python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2] [--views 3]
     python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/compact] [--minutes 30] [--lr 3e-4]
-    python -m backend promptiqa eval [--data data/promptiqa] [--weights DIR] [--out results.json]
+        [--visual compact|features] [--groups 8] [--pool 40] ...
+    python -m backend promptiqa eval [--data data/promptiqa] [--weights DIR] [--out results.json] [--targets validation]
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from backend.iqa.promptiqa.data import build_dataset
+    from backend.iqa.promptiqa.data import VIEW_METRICS, build_dataset
 
-    table = build_dataset(args.out, families_per_photo=args.families, workers=args.workers)
+    metrics = tuple(args.view_metrics.split(",")) if args.view_metrics else VIEW_METRICS
+    table = build_dataset(args.out, families_per_photo=args.families, workers=args.workers, views=args.views,
+                          view_metrics=metrics)
     print(table.groupby("split").size().to_string())
     return 0
 
@@ -43,8 +46,16 @@ def _train(args: argparse.Namespace) -> int:
     from backend.iqa.promptiqa.train import train
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    from backend.iqa.promptiqa.model import COMPACT_DEFAULT, FEATURES_DEFAULT
+
+    if args.visual == "features":
+        visual = {**FEATURES_DEFAULT, "hidden": args.hidden, "dropout": args.dropout}
+    else:
+        visual = dict(COMPACT_DEFAULT)
     card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
-                 seed=args.seed, threads=args.threads, command=command, init=args.init)
+                 seed=args.seed, threads=args.threads, command=command, init=args.init, visual=visual,
+                 groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
+                 weight_decay=args.weight_decay)
     if not args.skip_eval:
         from backend.iqa.promptiqa.report import evaluate_and_record
 
@@ -56,7 +67,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from backend.iqa.promptiqa.report import evaluate_folder
 
-    summary, head = evaluate_folder(args.weights, args.data, rounds=args.rounds)
+    summary, head = evaluate_folder(args.weights, args.data, rounds=args.rounds, targets=args.targets)
     print(summary.round(4).to_string(index=False))
     print(json.dumps(head, indent=1))
     if args.out:
@@ -82,6 +93,10 @@ def add_parsers(subparsers) -> None:
     build.add_argument("--out", default="data/promptiqa")
     build.add_argument("--families", type=int, default=7, help="distortion families per photo (all 5 levels each)")
     build.add_argument("--workers", type=int, default=2)
+    build.add_argument("--views", type=int, default=1,
+                       help="views per photo: 1 = the whole photo; 2-4 add closer crops (backend.iqa.promptiqa.data)")
+    build.add_argument("--view-metrics", help="comma-separated metrics that label views 1.. (default: the "
+                       "training metrics psnr,ssim,vsi,gmsd; view 0 gets every metric)")
     build.set_defaults(func=_build)
 
     train = actions.add_parser("train", help="mixed training on synthetic requirements (RS/RF of Eq. 4)")
@@ -95,6 +110,15 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--rounds", type=int, default=5, help="random-sampling rounds of the evaluation")
     train.add_argument("--skip-eval", action="store_true")
     train.add_argument("--init", help="weights folder to continue from (new warm-up and decay)")
+    train.add_argument("--visual", choices=("compact", "features"), default="compact",
+                       help="visual encoder: compact CNN from scratch, or fixed quality statistics + MLP")
+    train.add_argument("--hidden", type=int, default=256, help="hidden width of the features encoder's MLP")
+    train.add_argument("--dropout", type=float, default=0.1, help="dropout in the features encoder's MLP")
+    train.add_argument("--groups", type=int, default=8, help="requirements (prompt + targets) per step")
+    train.add_argument("--targets", type=int, default=4, help="target images per group")
+    train.add_argument("--pool", type=int, default=40, help="images drawn per step (prompts and targets come from them)")
+    train.add_argument("--mix-rate", type=float, default=0.3, help="share of groups whose requirement mixes two")
+    train.add_argument("--weight-decay", type=float, default=1e-4)
     train.set_defaults(func=_train)
 
     evaluate = actions.add_parser("eval", help="SRCC/PLCC on held-out photos and requirements (n, sampling, inversion)")
@@ -102,4 +126,6 @@ def add_parsers(subparsers) -> None:
     evaluate.add_argument("--weights", help="weights folder (default assets/promptiqa/compact)")
     evaluate.add_argument("--rounds", type=int, default=5)
     evaluate.add_argument("--out", help="also write the table and headline as JSON")
+    evaluate.add_argument("--targets", choices=("test", "validation"), default="test",
+                          help="photos to score (validation: for choosing settings without the test photos)")
     evaluate.set_defaults(func=_eval)

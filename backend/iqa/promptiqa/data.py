@@ -17,13 +17,24 @@ trainer's choice (``train``), recorded in the card.
 
 Geometry (a departure from the paper's 224x224 ViT input, for CPU speed): each photo is downscaled so
 its shorter side is 176 px and centre-cropped to 176x176 -- the smallest size at which pyiqa's MS-SSIM
-runs its five scales -- the labels are measured at 176x176, and the network sees the image resized
-(area filter) to ``INPUT_SIZE`` = 128 px, exactly as any image is prepared at inference.
+runs its five scales -- and the labels are measured at 176x176. The set stores these 176x176 images;
+:func:`load_dataset` hands each visual encoder its own input size (the compact CNN sees them resized by
+the area filter to 128 px, the feature encoder the 176 px crops), exactly as any image is prepared at
+inference by :func:`network_input`.
 
-To keep the pyiqa labelling affordable on a shared CPU, each photo gets ``families_per_photo``
-distortion families (chosen by the photo's hash, so the choice is deterministic) at all five levels,
-plus the pristine photo. The set is written to ``data/promptiqa/`` (``images.npy`` uint8 N x 128 x 128 x
-3 and ``labels.csv``) and is never committed.
+Views (more training content from the same photos): view 0 is the whole photo (the centre crop above);
+views 1, 2, ... are 176x176 crops at a deterministic position (from the photo key) of the photo
+downscaled so that its shorter side is 176 x ``VIEW_SCALES[v]`` px -- closer looks at the same scene,
+with finer texture. Every view of a photo is in the photo's split. The evaluation uses view 0 only
+(``evaluate``), so its numbers stay comparable whatever the number of views; extra views are labelled
+only with ``view_metrics`` (by default the training metrics, which keeps the held-out requirements
+out of the training rows and saves labelling time).
+
+To keep the pyiqa labelling affordable on a shared CPU, each view gets ``families_per_photo``
+distortion families (chosen by the view's key, so the choice is deterministic and differs between views)
+at all five levels, plus the pristine view. The set is written to ``data/promptiqa/`` (``images.npy``
+uint8 N x 176 x 176 x 3 and ``labels.csv`` with the ``photo``, ``view``, ``split``, ``family``, ``level``
+and metric columns) and is never committed.
 """
 
 from __future__ import annotations
@@ -42,15 +53,41 @@ INPUT_SIZE = 128
 METRICS = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd")
 REQUIREMENTS = (*METRICS, "level")
 LOWER_BETTER = {"gmsd": True, "level": True}
+VIEW_SCALES = (1.0, 1.7, 2.6, 3.6)
+VIEW_METRICS = ("psnr", "ssim", "vsi", "gmsd")  # the default training metrics (``requirements.DEFAULT_TRAIN``)
 DEFAULT_DIR = Path("data") / "promptiqa"
 IMAGES_FILE, LABELS_FILE = "images.npy", "labels.csv"
 
 
-def crop_photo(path: str | Path, crop: int = CROP) -> np.ndarray:
-    """The photo at ``path`` through :func:`crop_square`."""
+def crop_photo(path: str | Path, crop: int = CROP, view: int = 0, key: str = "") -> np.ndarray:
+    """The photo at ``path`` through :func:`crop_square` (view 0) or :func:`crop_view` (views 1, 2, ...)."""
     from backend.data.photos import load_photo
 
-    return crop_square(load_photo(path, max_side=4 * crop), crop, Path(path).name)
+    if view == 0:
+        return crop_square(load_photo(path, max_side=4 * crop), crop, Path(path).name)
+    return crop_view(load_photo(path, max_side=round(3 * VIEW_SCALES[view] * crop)), view, key or str(path), crop)
+
+
+def crop_view(image: np.ndarray, view: int, key: str, crop: int = CROP) -> np.ndarray:
+    """View ``view`` of a photo: downscaled to a shorter side of ``crop`` x ``VIEW_SCALES[view]`` px, then a
+    ``crop`` x ``crop`` window at a position drawn from ``key`` and ``view``."""
+    import cv2
+
+    from backend.data.distortions import rng_for
+
+    if not 0 <= view < len(VIEW_SCALES):
+        raise InputError(f"View {view} is out of range; use 0 to {len(VIEW_SCALES) - 1}.")
+    height, width = image.shape[:2]
+    scale = crop * VIEW_SCALES[view] / min(height, width)
+    if scale < 1:
+        image = cv2.resize(image, (max(crop, round(width * scale)), max(crop, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    height, width = image.shape[:2]
+    if min(height, width) < crop:
+        raise InputError(f"The photo '{key}' is smaller than {crop} px; it cannot be cropped.")
+    rng = rng_for(key, "promptiqa-view", view)
+    top, left = int(rng.integers(0, height - crop + 1)), int(rng.integers(0, width - crop + 1))
+    return np.ascontiguousarray(image[top:top + crop, left:left + crop])
 
 
 def crop_square(image: np.ndarray, crop: int = CROP, name: str = "image") -> np.ndarray:
@@ -115,11 +152,18 @@ def label_versions(versions, metrics=METRICS) -> list[dict]:
     return rows
 
 
-def label_photo(key: str, path: str, split: str, families_per_photo: int) -> tuple[np.ndarray, list[dict]]:
-    """All versions of one photo (pristine + families x levels), network inputs and label rows."""
-    versions = distorted_versions(crop_photo(path), key, families_for(key, families_per_photo))
-    rows = [{"photo": key, "split": split, **row} for row in label_versions(versions)]
-    return np.stack([network_input(image) for _, _, image in versions]), rows
+def view_key(key: str, view: int) -> str:
+    """The key that seeds a view's families and distortions (view 0 keeps the photo key)."""
+    return key if view == 0 else f"{key}#view{view}"
+
+
+def label_photo(key: str, path: str, split: str, families_per_photo: int, view: int = 0,
+                metrics=METRICS) -> tuple[np.ndarray, list[dict]]:
+    """All versions of one view of a photo (pristine + families x levels): 176 px images and label rows."""
+    seed_key = view_key(key, view)
+    versions = distorted_versions(crop_photo(path, view=view, key=key), seed_key, families_for(seed_key, families_per_photo))
+    rows = [{"photo": key, "view": view, "split": split, **row} for row in label_versions(versions, metrics)]
+    return np.stack([image for _, _, image in versions]), rows
 
 
 def _label_worker(job):
@@ -130,40 +174,64 @@ def _label_worker(job):
 
 
 def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6, workers: int = 2,
-                  limit: int | None = None) -> pd.DataFrame:
-    """Build (or rebuild) the labelled set under ``out_dir``; returns the label table."""
+                  limit: int | None = None, views: int = 1, view_metrics=VIEW_METRICS) -> pd.DataFrame:
+    """Build (or rebuild) the labelled set under ``out_dir``; returns the label table.
+
+    ``views`` views per photo (module docstring): view 0 is labelled with every metric of :data:`METRICS`,
+    views 1.. with ``view_metrics`` only (the other metric columns are empty for them).
+    """
     from multiprocessing import get_context
 
     from tqdm import tqdm
 
     from backend.data.photos import list_photos
 
+    if not 1 <= views <= len(VIEW_SCALES):
+        raise InputError(f"Views per photo must be 1 to {len(VIEW_SCALES)}, got {views}.")
+    unknown = sorted(set(view_metrics) - set(METRICS))
+    if unknown:
+        raise InputError(f"Unknown view metric(s) {', '.join(unknown)}; use some of {', '.join(METRICS)}.")
     photos = list_photos()
     if limit:
         photos = photos[:limit]
-    jobs = [(p.key, str(p.path), p.split, families_per_photo) for p in photos]
+    jobs = [(p.key, str(p.path), p.split, families_per_photo, view, METRICS if view == 0 else tuple(view_metrics))
+            for view in range(views) for p in photos]
     images, rows = [], []
     with get_context("spawn").Pool(max(1, workers)) as pool:
-        for batch, batch_rows in tqdm(pool.imap(_label_worker, jobs), total=len(jobs), desc="labelling photos",
-                                      unit="photo", file=sys.stderr):
+        for batch, batch_rows in tqdm(pool.imap(_label_worker, jobs), total=len(jobs), desc="labelling photo views",
+                                      unit="view", file=sys.stderr):
             images.append(batch)
             rows.extend(batch_rows)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["photo", "view", "split", "family", "level", *METRICS])
     np.save(out / IMAGES_FILE, np.concatenate(images))
     table.to_csv(out / LABELS_FILE, index=False)
+    pristine = table[(table.level == 0) & (table.view == 0)]
     (out / "build.json").write_text(json.dumps({
-        "crop": CROP, "input_size": INPUT_SIZE, "families_per_photo": families_per_photo,
-        "photos": {s: int(table[table.level == 0]["split"].eq(s).sum()) for s in ("train", "validation", "test")},
+        "crop": CROP, "stored_size": CROP, "families_per_photo": families_per_photo, "views": views,
+        "view_scales": list(VIEW_SCALES[:views]), "view_metrics": list(view_metrics),
+        "photos": {s: int(pristine["split"].eq(s).sum()) for s in ("train", "validation", "test")},
         "images": len(table)}, indent=1))
     return table
 
 
-def load_dataset(data_dir: str | Path = DEFAULT_DIR) -> tuple[np.ndarray, pd.DataFrame]:
-    """The built set: network-input images (N, 128, 128, 3) uint8 and the label table (one row each)."""
+def load_dataset(data_dir: str | Path = DEFAULT_DIR, size: int | None = INPUT_SIZE) -> tuple[np.ndarray, pd.DataFrame]:
+    """The built set: images (N, size, size, 3) uint8 as the encoder sees them and the label table.
+
+    The set stores 176 px crops; ``size`` resizes them by :func:`network_input` (``None`` keeps the stored
+    size). Sets built before views existed (128 px, no ``view`` column) load as view 0.
+    """
     folder = Path(data_dir)
     if not (folder / IMAGES_FILE).is_file() or not (folder / LABELS_FILE).is_file():
         raise InputError(f"No PromptIQA training set in '{folder}'; build it with "
                          "`python -m backend promptiqa build-data`.")
-    return np.load(folder / IMAGES_FILE), pd.read_csv(folder / LABELS_FILE)
+    images, table = np.load(folder / IMAGES_FILE), pd.read_csv(folder / LABELS_FILE)
+    if "view" not in table:
+        table["view"] = 0
+    if size is not None and images.shape[1] != size:
+        if images.shape[1] < size:
+            raise InputError(f"The set in '{folder}' stores {images.shape[1]} px images, smaller than the "
+                             f"{size} px this encoder needs; rebuild it with `python -m backend promptiqa build-data`.")
+        images = np.stack([network_input(image, size) for image in images])
+    return images, table

@@ -1,6 +1,9 @@
 """Evaluation of a PromptIQA scorer on held-out photos and requirements (paper 004 Sec. 4.3-4.4, Tables 3-5).
 
-Targets are the ``test`` photos of the built set; prompts are drawn from the ``train`` photos labelled by
+Targets are the ``test`` photos of the built set (or the ``validation`` photos, to choose an encoder or
+settings without touching the test photos); only view 0 of every photo (the whole photo, ``data``) is
+used, so the numbers do not depend on how many views the set was built with. Prompts are drawn from the
+``train`` photos labelled by
 the requirement under test (Sec. 4.1 C: "for testing, the ISPs are sampled from the training set"), with
 the user-facing normalisation (each prompt on its own min-max range). Reported per requirement:
 
@@ -37,13 +40,14 @@ def _normalise(values: np.ndarray) -> np.ndarray:
 
 
 def evaluate(scorer, images: np.ndarray, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
-             random_rounds: int = 5, seed: int = 0, progress=None) -> pd.DataFrame:
-    """One row per (requirement, n, prompt kind) with SRCC / PLCC on the test photos."""
+             random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
+    """One row per (requirement, n, prompt kind) with SRCC / PLCC on the ``targets`` photos (view 0)."""
     from backend.iqa.promptiqa.prompts import sample_indices
 
     torch = scorer._torch
-    train_rows = np.flatnonzero(table["split"].to_numpy() == "train")
-    test_rows = np.flatnonzero(table["split"].to_numpy() == "test")
+    whole = table["view"].to_numpy() == 0 if "view" in table else np.ones(len(table), bool)
+    train_rows = np.flatnonzero((table["split"].to_numpy() == "train") & whole)
+    test_rows = np.flatnonzero((table["split"].to_numpy() == targets) & whole)
     train_features = scorer.image_features(list(images[train_rows]))
     test_features = scorer.image_features(list(images[test_rows]))
     rng = np.random.default_rng(seed)

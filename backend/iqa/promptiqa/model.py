@@ -7,6 +7,11 @@ Parts, with the paper's names (and the public code's attribute they correspond t
     (sees every pixel, so it can learn the high-pass filters that reveal noise, blur and blocking),
     one strided 3x3 convolution per further stage, all with batch norm, mean and standard-deviation pooling of every stage, and a
     linear projection to 128. A departure from the paper (which uses MoNet on a ViT-B/8) for CPU cost.
+  - ``features`` (trained here; chosen over ``compact`` by validation SRCC, see the card): the fixed
+    no-reference statistics of ``backend.iqa.promptiqa.features`` (MSCN / NSS at three scales, sharpness,
+    noise, blockiness, colour, brightness, spectrum) on 176x176 inputs, standardised by the training
+    set's mean and spread (buffers saved with the weights), then a trainable MLP (statistics -> hidden,
+    GELU, dropout, hidden -> 128). Needs no pre-trained backbone and little data.
   - ``monet`` (the paper's encoder, for the authors' checkpoint): a timm ViT (B/8 at 224 by default)
     whose blocks 2, 5, 8, 11 are tapped, three multi-view attention modules (MAL) plus a fusion MAL, one
     ViT block and a small CNN to 128 (``backend.iqa.promptiqa.monet``).
@@ -36,6 +41,7 @@ from functools import partial
 
 DIM, HEADS = 128, 4
 COMPACT_DEFAULT = {"kind": "compact", "widths": [32, 48, 64, 96], "input_size": 128}
+FEATURES_DEFAULT = {"kind": "features", "hidden": 256, "dropout": 0.1, "input_size": 176}
 
 
 def vit_blocks(count: int, qkv_bias: bool, eps: float, dim: int = DIM, heads: int = HEADS):
@@ -74,6 +80,42 @@ def build_compact_encoder(widths=(32, 48, 64, 96), dim: int = DIM):
     return CompactEncoder()
 
 
+def build_feature_encoder(hidden: int = 256, dropout: float = 0.1, dim: int = DIM):
+    """The statistics encoder: (B, 3, H, W) in 0..1 -> fixed statistics (no gradient) -> MLP -> (B, dim).
+
+    ``project(statistics)`` is the trainable part alone, for training on statistics computed once.
+    ``centre`` and ``spread`` standardise the statistics; training sets them from its images (``fit``).
+    """
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from backend.iqa.promptiqa.features import COUNT, statistics_of
+
+    class FeatureEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("centre", torch.zeros(COUNT))
+            self.register_buffer("spread", torch.ones(COUNT))
+            self.mlp = nn.Sequential(nn.Linear(COUNT, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+
+        def fit(self, statistics):
+            """Standardisation from training statistics (N, COUNT): mean and standard deviation."""
+            statistics = torch.as_tensor(statistics, dtype=torch.float32)
+            self.centre.copy_(statistics.mean(dim=0))
+            self.spread.copy_(statistics.std(dim=0).clamp_min(1e-6))
+
+        def project(self, statistics):
+            return self.mlp((statistics - self.centre) / self.spread)
+
+        def forward(self, images):
+            pixels = (images.detach().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            statistics = torch.from_numpy(statistics_of(list(np.ascontiguousarray(pixels)))).to(images.device)
+            return self.project(statistics)
+
+    return FeatureEncoder()
+
+
 def build_network(visual: dict | None = None, dropout: float = 0.1):
     """The whole network; ``visual`` is the encoder config (``COMPACT_DEFAULT`` or a ``monet`` config)."""
     import torch
@@ -84,6 +126,8 @@ def build_network(visual: dict | None = None, dropout: float = 0.1):
     visual.pop("input_size", None)
     if kind == "compact":
         encoder = build_compact_encoder(**visual)
+    elif kind == "features":
+        encoder = build_feature_encoder(**visual)
     elif kind == "monet":
         from backend.iqa.promptiqa.monet import build_monet_encoder
 

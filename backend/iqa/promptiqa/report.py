@@ -12,7 +12,7 @@ from pathlib import Path
 from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
 
 
-def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5):
+def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5, targets: str = "test"):
     from backend.iqa.promptiqa.data import load_dataset
     from backend.iqa.promptiqa.evaluate import evaluate, headline, summarise
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
@@ -22,20 +22,26 @@ def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5
     data = card.get("data", {})
     held_out = tuple(data.get("held_out_requirements", DEFAULT_HELD_OUT))
     trained = tuple(data.get("train_requirements", DEFAULT_TRAIN))
-    scorer = PromptIQAScorer(network, card.get("config", {}).get("visual", {}).get("input_size", 128))
-    images, table = load_dataset(data_dir)
-    results = evaluate(scorer, images, table, held_out + trained, held_out=held_out, random_rounds=rounds)
+    size = card.get("config", {}).get("visual", {}).get("input_size", 128)
+    scorer = PromptIQAScorer(network, size)
+    images, table = load_dataset(data_dir, size=size)
+    results = evaluate(scorer, images, table, held_out + trained, held_out=held_out, random_rounds=rounds,
+                       targets=targets)
     summary = summarise(results)
     return summary, headline(summary)
 
 
 def evaluate_and_record(weights_dir, data_dir="data/promptiqa", rounds: int = 5) -> dict:
+    """Validation-photo headline (for choosing settings) and the full test-photo evaluation, into the card."""
     from backend.iqa.promptiqa.weights import CARD_FILE
 
+    _, validation = evaluate_folder(weights_dir, data_dir, rounds, targets="validation")
     summary, head = evaluate_folder(weights_dir, data_dir, rounds)
     path = Path(weights_dir) / CARD_FILE
     card = json.loads(path.read_text())
-    card["results"] = {"headline": head, "protocol": "backend.iqa.promptiqa.evaluate: test photos as targets, "
-                       "prompts from training photos", "table": summary.round(4).to_dict("records")}
+    card["results"] = {"headline": head, "validation_headline": validation,
+                       "protocol": "backend.iqa.promptiqa.evaluate: test photos (view 0) as targets, prompts "
+                       "from training photos (view 0); validation_headline: the same on the validation photos",
+                       "table": summary.round(4).to_dict("records")}
     path.write_text(json.dumps(card, indent=1))
     return card

@@ -10,6 +10,13 @@ prompt's ISPs are chosen by interval sampling or at random (half each). Images g
 vertical flips. Loss: L1 (paper). Optimiser: AdamW, linear warm-up and cosine decay over the step or time budget, whichever runs out first (the paper's Adam at
 1e-5 fine-tunes a pre-trained ViT; a CNN from scratch needs a larger rate).
 
+With the ``features`` encoder (``model.build_feature_encoder``) the fixed statistics of every training
+image are computed once (``features.statistics_of``), the standardisation is fitted on them, and each
+step projects the statistics of its pool through the trainable MLP; random flips are not used there (the
+statistics are flip-invariant except for the phase of JPEG's 8x8 grid, which a flip would break), and the
+pool is larger since an image costs almost nothing. Training rows are the ``train`` photos, every view
+(``data``); rows without a label of a training requirement are left out.
+
 Batch norm sees every image of a step in one encoder pass. The trained weights go to
 ``model.safetensors`` with ``card.json`` (config, data, command, training time, then the evaluation of
 ``evaluate`` on held-out photos and requirements).
@@ -56,11 +63,13 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
           learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
+          visual: dict | None = None, weight_decay: float = 1e-4,
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
     import torch
     from safetensors.torch import save_file
     from tqdm import tqdm
 
+    from backend.errors import InputError
     from backend.iqa.promptiqa.data import load_dataset
     from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
     from backend.iqa.promptiqa.requirements import augment, draw_requirement, training_columns
@@ -70,16 +79,35 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    images, table = load_dataset(data_dir)
+    visual = dict(visual or COMPACT_DEFAULT)
+    statistics_encoder = visual["kind"] == "features"
+    images, table = load_dataset(data_dir, size=visual.get("input_size", 128))
     train_rows = (table["split"] == "train").to_numpy()
+    missing = [r for r in train_requirements if r != "level" and r in table and table.loc[train_rows, r].isna().all()]
+    if missing:
+        raise InputError(f"The set in '{data_dir}' has no training labels for {', '.join(missing)}; rebuild it "
+                         "with those metrics (build-data --view-metrics) or train on other requirements.")
+    train_rows = train_rows & table[list(train_requirements)].notna().all(axis=1).to_numpy()
     pool = np.flatnonzero(train_rows)
+    if len(pool) < pool_size:
+        raise InputError(f"Only {len(pool)} training images in '{data_dir}'; a step needs {pool_size}.")
     columns = training_columns(table, train_requirements, train_rows)
-    network = build_network(COMPACT_DEFAULT)
+    network = build_network(visual)
     if init:  # continue from earlier weights (a new warm-up and cosine decay)
         from safetensors.torch import load_file
 
         network.load_state_dict(load_file(str(Path(init) / WEIGHTS_FILE)))
-    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=1e-4)
+    statistics = None
+    if statistics_encoder:
+        from backend.iqa.promptiqa.features import statistics_of
+
+        log(f"computing the quality statistics of {len(pool)} training images")
+        statistics = np.zeros((len(images), network.visual.centre.numel()), np.float32)
+        statistics[pool] = statistics_of(list(images[pool]))
+        if not init:
+            network.visual.fit(statistics[pool])
+        statistics = torch.from_numpy(statistics)
+    optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
     started = time.perf_counter()
     for group in optimiser.param_groups:
         group["lr"] = learning_rate_at(0.0, learning_rate)
@@ -89,11 +117,14 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     for step in bar:
         n = int(rng.integers(3, 11))
         rows = rng.choice(pool, size=pool_size, replace=False)
-        pixels = images[rows]
-        flips = rng.random((len(rows), 2)) < 0.5
-        pixels = np.stack([p[:, ::-1] if fh else p for p, fh in zip(pixels, flips[:, 0], strict=False)])
-        pixels = np.stack([p[::-1] if fv else p for p, fv in zip(pixels, flips[:, 1], strict=False)])
-        features = network.encode_images(to_tensor(pixels))
+        if statistics_encoder:
+            features = network.visual.project(statistics[torch.from_numpy(rows)])
+        else:
+            pixels = images[rows]
+            flips = rng.random((len(rows), 2)) < 0.5
+            pixels = np.stack([p[:, ::-1] if fh else p for p, fh in zip(pixels, flips[:, 0], strict=False)])
+            pixels = np.stack([p[::-1] if fv else p for p, fv in zip(pixels, flips[:, 1], strict=False)])
+            features = network.encode_images(to_tensor(pixels))
         prompt_index, target_index, prompt_scores, target_scores = [], [], [], []
         for _ in range(groups):
             labels = draw_requirement(columns, rng, mix_rate)[rows]
@@ -128,12 +159,14 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(out / WEIGHTS_FILE))
-    counts = table[table["level"] == 0].groupby("split").size().to_dict()
+    counts = table[(table["level"] == 0) & (table["view"] == 0)].groupby("split").size().to_dict()
+    encoder_text = "fixed quality statistics + trained MLP" if statistics_encoder else "compact CNN"
     card = {
         "name": "promptiqa",
-        "summary": "PromptIQA (paper 004) with a compact CNN visual encoder, trained here on synthetic requirements.",
-        "config": {"visual": COMPACT_DEFAULT, "dim": 128},
+        "summary": f"PromptIQA (paper 004) with a {encoder_text} visual encoder, trained here on synthetic requirements.",
+        "config": {"visual": visual, "dim": 128},
         "data": {"set": str(data_dir), "images": {k: int(v) for k, v in table.groupby("split").size().items()},
+                 "training_images": int(len(pool)), "views": int(table["view"].max() + 1),
                  "photos": {k: int(v) for k, v in counts.items()},
                  "builder": "backend.iqa.promptiqa.data (photos of backend.data.photos, distortions of "
                             "backend.data.distortions, labels by the registry's pyiqa metrics)",
@@ -141,7 +174,8 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         "training": {"steps": done, "planned_steps": steps, "images_per_step": pool_size, "groups": groups,
                      "targets": targets,
                      "prompt_sizes": "3..10", "learning_rate": learning_rate, "mix_rate": mix_rate,
-                     "rs_rate": rs_rate, "rf_rate": rf_rate, "seed": seed, "seconds": round(seconds, 1),
+                     "rs_rate": rs_rate, "rf_rate": rf_rate, "weight_decay": weight_decay,
+                     "flips": not statistics_encoder, "seed": seed, "seconds": round(seconds, 1),
                      "torch_threads": torch.get_num_threads(), "final_l1": round(float(running), 4)},
         "command": command,
         "initialised_from": str(init) if init else None,

@@ -1,0 +1,130 @@
+"""PromptIQA's ``features`` visual encoder and the data/training options around it (paper 004 Sec. 3.2 B, 4.1).
+
+The statistics must move with distortion type and strength, the encoder must give the same token at
+inference as the training path (statistics once, then ``project``), views must be deterministic crops,
+and a tiny set built here (scikit-image photos, labels made up from the distortion level) must train
+and evaluate on view 0 only.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from backend.errors import InputError
+from backend.iqa.promptiqa.data import CROP, crop_square, crop_view, distorted_versions, load_dataset
+from backend.iqa.promptiqa.features import COUNT, FEATURE_NAMES, quality_statistics, statistics_of
+from backend.iqa.promptiqa.model import FEATURES_DEFAULT, build_network
+from tests.conftest import sample_photo
+
+
+@pytest.fixture(scope="module")
+def square():
+    return crop_square(sample_photo("astronaut")[::2, ::2].copy())
+
+
+def value(statistics, name):
+    return statistics[FEATURE_NAMES.index(name)]
+
+
+def test_statistics_follow_distortion_type_and_strength(square):
+    from backend.data.distortions import distort, rng_for
+
+    clean = quality_statistics(square)
+    assert clean.shape == (COUNT,) and np.isfinite(clean).all()
+    noise = [quality_statistics(distort(square, "gaussian_noise", lv, rng_for("t", lv))) for lv in (1, 3, 5)]
+    blur = [quality_statistics(distort(square, "gaussian_blur", lv, rng_for("t", lv))) for lv in (1, 3, 5)]
+    jpeg = quality_statistics(distort(square, "jpeg", 5, rng_for("t")))
+    noise_levels = [value(s, "noise_sigma") for s in noise]
+    assert value(clean, "noise_sigma") < noise_levels[0] < noise_levels[1] < noise_levels[2]
+    sharpness = [value(s, "laplacian_log_energy") for s in blur]
+    assert value(clean, "laplacian_log_energy") > sharpness[0] > sharpness[1] > sharpness[2]
+    assert value(jpeg, "blockiness") > value(clean, "blockiness") + 0.1
+    assert value(jpeg, "blockiness_v") > value(clean, "blockiness_v") + 0.1
+
+
+def test_feature_encoder_token_equals_the_training_path(square):
+    torch.manual_seed(0)
+    network = build_network(FEATURES_DEFAULT).eval()
+    images = [square, square[::-1].copy()]
+    statistics = statistics_of(images)
+    network.visual.fit(np.concatenate([statistics, statistics + 1.0]))
+    pixels = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255.0
+    with torch.no_grad():
+        tokens = network.encode_images(pixels)
+        trained_path = network.visual.project(torch.from_numpy(statistics))
+    assert tokens.shape == (2, 128)
+    torch.testing.assert_close(tokens, trained_path)
+    assert {"visual.centre", "visual.spread"} <= set(network.state_dict())  # saved with the weights
+
+
+def test_views_are_deterministic_crops_of_the_photo():
+    photo = sample_photo("coffee")
+    first, again = crop_view(photo, 2, "key"), crop_view(photo, 2, "key")
+    assert first.shape == (CROP, CROP, 3) and np.array_equal(first, again)
+    assert not np.array_equal(first, crop_view(photo, 1, "key"))  # a closer look, elsewhere
+    assert not np.array_equal(first, crop_square(photo))
+    with pytest.raises(InputError, match="View 9"):
+        crop_view(photo, 9, "key")
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    """Two views of four scikit-image photos, three families; labels are made-up functions of the level."""
+    from backend.data.photos import skimage_photos
+
+    folder = tmp_path_factory.mktemp("promptiqa-set")
+    splits = {"astronaut": "train", "coffee": "train", "chelsea": "test", "rocket": "validation"}
+    images, rows = [], []
+    rng = np.random.default_rng(0)
+    for name, photo in skimage_photos(400).items():
+        for view in (0, 1):
+            base = crop_square(photo) if view == 0 else crop_view(photo, 1, name)
+            for family, level, image in distorted_versions(base, f"{name}{view}", ("gaussian_blur", "gaussian_noise", "jpeg")):
+                images.append(image)
+                row = {"photo": name, "view": view, "split": splits[name], "family": family, "level": level}
+                for k, metric in enumerate(("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd")):
+                    made_up = 40.0 - (6 + k) * level + rng.random()
+                    row[metric] = made_up if view == 0 or metric in ("psnr", "ssim", "vsi", "gmsd") else np.nan
+                rows.append(row)
+    np.save(folder / "images.npy", np.stack(images))
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    return folder
+
+
+def test_load_dataset_resizes_for_each_encoder_and_reads_old_sets(tiny_set, tmp_path):
+    images, table = load_dataset(tiny_set, size=128)
+    assert images.shape[1:] == (128, 128, 3) and set(table["view"]) == {0, 1}
+    stored, _ = load_dataset(tiny_set, size=None)
+    assert stored.shape[1:] == (CROP, CROP, 3)
+    old = tmp_path / "old"
+    old.mkdir()
+    np.save(old / "images.npy", images[:4])
+    table.drop(columns="view").head(4).to_csv(old / "labels.csv", index=False)
+    _, old_table = load_dataset(old, size=128)
+    assert (old_table["view"] == 0).all()
+    with pytest.raises(InputError, match="rebuild"):
+        load_dataset(old, size=176)
+
+
+def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
+    from backend.iqa.promptiqa.report import evaluate_and_record
+    from backend.iqa.promptiqa.train import train
+
+    out = tmp_path / "weights"
+    card = train(tiny_set, out, steps=25, pool_size=40, groups=4, targets=3, threads=1,
+                 visual=FEATURES_DEFAULT, log=lambda text: None)
+    assert card["config"]["visual"]["kind"] == "features" and card["training"]["flips"] is False
+    assert card["data"]["training_images"] == 2 * 2 * 16  # both views of the two training photos
+    card = evaluate_and_record(out, tiny_set, rounds=1)
+    table = pd.DataFrame(card["results"]["table"])
+    assert set(table["requirement"]) == {"fsim", "ms_ssim", "psnr", "ssim", "vsi", "gmsd", "level"}
+    assert card["results"]["validation_headline"]["n"] == 10
+    assert json.loads((out / "card.json").read_text())["results"]["headline"]["n"] == 10
+    only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
+                        visual=FEATURES_DEFAULT, log=lambda text: None)
+    assert only_view_0["data"]["training_images"] == 2 * 16  # view 1 has no FSIM label: left out
