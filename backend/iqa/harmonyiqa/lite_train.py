@@ -145,7 +145,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
             loss.backward()
             optimizer.step()
             scheduler.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
         with_mask = srcc(predict(network, val_data, True), -val_data.fmse)
         without_mask = srcc(predict(network, val_data, False), -val_data.fmse)
         selection = (with_mask + without_mask) / 2
