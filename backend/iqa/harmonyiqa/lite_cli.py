@@ -57,8 +57,46 @@ def _eval(args: argparse.Namespace) -> int:
     from backend.registry import ASSETS_DIR
 
     weights = args.weights or str(ASSETS_DIR / CARDS[args.model][1])
-    print(json.dumps(evaluate(weights, args.data, args.split, args.threads), indent=1))
+    report = evaluate(weights, args.data, args.split, args.threads)
+    if args.record:
+        record_in_card(weights, report, CARDS[args.model][0], _command_line())
+    print(json.dumps(report, indent=1))
     return 0
+
+
+def record_in_card(weights: str, report: dict, card, command: str) -> None:
+    """Add the held-out correlations and the speed (best of 10 on a 256 px photo) to the weights' JSON card."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from backend.data.photos import skimage_photos
+    from backend.iqa.harmonyiqa.lite import LiteScorer
+
+    def best_seconds(function, repeats: int) -> float:
+        function()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    scorer = LiteScorer(card, weights, threads=report.get("threads", 1))
+    image = skimage_photos(max_side=256)["chelsea"]
+    reference = image if card.full_reference else None
+    mask = np.zeros(image.shape[:2], bool)
+    mask[40:120, 60:160] = True
+    speed = {"no_mask": 1000 * best_seconds(lambda: scorer.score(image, reference), repeats=10),
+             "with_mask": 1000 * best_seconds(lambda: scorer.score(image, reference, mask), repeats=10),
+             "image": f"{image.shape[1]}x{image.shape[0]}", "threads": report.get("threads", 1),
+             "note": "best of 10 on a shared 2-core CPU, including resizing and colour conversion"}
+    path = Path(weights).with_suffix(".json")
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload[report["split"]] = {**report, "command": command}
+    payload["ms_per_image"] = speed
+    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
 
 
 def add_lite_subcommands(subparsers) -> None:
@@ -101,4 +139,6 @@ def add_lite_subcommands(subparsers) -> None:
     evaluation.add_argument("--data", default=DEFAULT_DATA, help="folder (or index.csv) written by lite-data")
     evaluation.add_argument("--split", choices=("train", "validation", "test"), default="test")
     evaluation.add_argument("--threads", type=int, default=1)
+    evaluation.add_argument("--record", action="store_true",
+                            help="also write the correlations and the speed into the weights' JSON card")
     evaluation.set_defaults(func=_eval)

@@ -82,17 +82,24 @@ def predict(network, data: Arrays, with_mask: bool, batch: int = 64) -> np.ndarr
 
 
 def correlation_table(scores: np.ndarray, data: Arrays) -> dict[str, dict]:
-    """SRCC/KRCC/PLCC of scores against the true error (fMSE, lower is better), overall and per ratio bucket."""
+    """SRCC/KRCC/PLCC of higher-is-better scores against the true error, overall and per ratio bucket."""
+    return bucket_correlations(scores, data.mos, data.ratio)
+
+
+def bucket_correlations(scores: np.ndarray, mos: np.ndarray, ratio: np.ndarray, lower_better: bool = False
+                        ) -> dict[str, dict]:
+    """SRCC/KRCC/PLCC against the MOS-like true quality (``mos_from_fmse``, so SRCC/KRCC equal those against
+    -fMSE; PLCC uses the 4-parameter logistic of ``backend.scaling.correlation``), overall and per
+    foreground-ratio bucket (paper 002 Table 2 buckets)."""
     from backend.harmonization.metrics import RATIO_BUCKETS, ratio_bucket
     from backend.scaling.correlation import correlations
 
-    buckets = np.array([ratio_bucket(r) for r in data.ratio])
+    buckets = np.array([ratio_bucket(r) for r in ratio])
     table = {}
     for label in ["all"] + [b[0] for b in RATIO_BUCKETS]:
         keep = np.ones(len(buckets), bool) if label == "all" else buckets == label
         if keep.sum() >= 3:
-            # scores are higher-better, fMSE lower-better: correlate the score with -fMSE
-            stats = correlations(scores[keep], -data.fmse[keep])
+            stats = correlations(np.asarray(scores)[keep], np.asarray(mos)[keep], lower_better=lower_better)
             table[label] = {k: stats[k] for k in ("srcc", "krcc", "plcc", "n")}
     return table
 
@@ -193,6 +200,6 @@ def evaluate(weights: str | Path, index: str | Path, split: str = "test", thread
     table = read_index(index)
     data = load_arrays(table[table["split"] == split])
     network, _ = load_model(weights)
-    return {"split": split, "images": int(len(data.mos)),
+    return {"split": split, "images": int(len(data.mos)), "threads": threads,
             "with_mask": correlation_table(predict(network, data, True), data),
             "without_mask": correlation_table(predict(network, data, False), data)}
