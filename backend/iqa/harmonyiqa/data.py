@@ -79,7 +79,7 @@ def normalise_rows(table: pd.DataFrame, base: Path | None, what: str,
     for column in ("reference", "subset", "method", "group", "split"):
         out[column] = _clean_text(table[column]) if column in table.columns else None
     if out["subset"].isna().all() and out["method"].notna().any():
-        out["subset"] = out["method"].map(lambda m: subset_for(m, subset_map))
+        out["subset"] = pd.Series([subset_for(m, subset_map) for m in out["method"]], index=out.index, dtype=object)
     if out["split"].notna().any():
         unknown = sorted(set(out["split"].dropna()) - {"train", "val"})
         if unknown:
@@ -170,7 +170,7 @@ def rows_from_campaign(name: str, db=None, subset_map: Mapping[str, str] | None 
         "item": table["item"].to_numpy(),
         "n_ratings": table["n_ratings"].to_numpy(int),
     })
-    rows["subset"] = rows["method"].map(lambda m: subset_for(m, subset_map))
+    rows["subset"] = pd.Series([subset_for(m, subset_map) for m in rows["method"]], dtype=object)
     summary = {"campaign": name, "items": int(len(rows)), "ratings": result.n_ratings,
                "outlier_ratings_removed": result.n_outlier_ratings, "rejected_subjects": result.rejected,
                "screening": f"ITU-R BT.500 ({rule} rule)" if screen else "none",

@@ -1,0 +1,93 @@
+"""Shared fixtures of the HarmonyIQA tests: a tiny random LLaVA built offline (no download) and small images.
+
+The tiny model follows ``tests/compare2score/tiny_vlm.py``: a word-level tokenizer whose vocabulary holds
+the HarmonyIQA prompt and answer words and single digits, a CLIP vision tower of 16 px images in 8 px
+patches (4 image tokens per image), a 2-layer MLP projector and a one-layer Llama.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WORDS = ("USER ASSISTANT : Harmonized image Reference photo How well is this composite harmonized ? Judge whether "
+         "the foreground matches background in colour and lighting , content looks authentic details are "
+         "preserved . Give a harmonization quality score from ( bad ) to excellent given real reference The").split()
+DIGITS = [str(d) for d in range(10)]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] | upper }} : "
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image> {% else %}{{ part['text'] }} {% endif %}"
+    "{% endfor %}{% endfor %}{% if add_generation_prompt %}ASSISTANT : {% endif %}")
+IMAGE_SIZE, PATCH = 16, 8
+TOKENS_PER_IMAGE = (IMAGE_SIZE // PATCH) ** 2
+
+
+def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    specials = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
+    vocab = {token: index for index, token in enumerate(specials + list(dict.fromkeys(WORDS)) + DIGITS)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+                                                  pre_tokenizers.Digits(individual_digits=True)])
+    core.add_special_tokens(specials)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", bos_token="<s>",
+                                        eos_token="</s>", extra_special_tokens={"image_token": "<image>"})
+    image_processor = CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
+                                         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=PATCH,
+                               vision_feature_select_strategy="default", chat_template=CHAT_TEMPLATE,
+                               num_additional_image_tokens=1)
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                       image_size=IMAGE_SIZE, patch_size=PATCH),
+        text_config=LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                num_attention_heads=2, num_key_value_heads=2, pad_token_id=0, bos_token_id=2,
+                                eos_token_id=3),
+        image_token_id=vocab["<image>"], vision_feature_layer=-1, vision_feature_select_strategy="default")
+    torch.manual_seed(seed)
+    model = LlavaForConditionalGeneration(config)
+    with torch.no_grad():  # logits of the default 0.02-std output layer stay below ~0.7 after the final norm,
+        model.lm_head.weight.normal_(0.0, 0.3)  # which would cap how far the frozen head lets stage 1 learn
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tmp_path_factory) -> Path:
+    return build_tiny_llava(tmp_path_factory.mktemp("harmonyiqa-tiny-llava"))
+
+
+def harmonization_set(folder: Path, count: int = 8, seed: int = 0, size: int = 24) -> Path:
+    """``count`` images whose MOS falls with the colour shift of a square foreground, references, and a CSV."""
+    from PIL import Image
+
+    from tests.conftest import sample_photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    photo = sample_photo("astronaut")[::16, ::16][:size, :size].astype(np.float64)
+    lines = ["image,reference,mos,subset"]
+    for k in range(count):
+        shift = 12.0 * k
+        harmonized = photo.copy()
+        harmonized[6:18, 6:18] += np.array([shift, -shift / 2, shift / 3])
+        harmonized = np.clip(harmonized + rng.normal(0, 2, harmonized.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(harmonized).save(folder / f"h{k}.png")
+        Image.fromarray(photo.astype(np.uint8)).save(folder / f"r{k}.png")
+        lines.append(f"h{k}.png,r{k}.png,{90.0 - 10.0 * k + rng.normal(0, 1):.2f},{'NGIHA' if k % 2 else 'GIHA'}")
+    (folder / "rows.csv").write_text("\n".join(lines) + "\n")
+    return folder / "rows.csv"
