@@ -1,8 +1,10 @@
-"""Shared fixtures of the HarmonyIQA tests: a tiny random LLaVA built offline (no download) and small images.
+"""Shared fixtures of the HarmonyIQA tests: tiny random VLMs built offline (no download) and small images.
 
-The tiny model follows ``tests/compare2score/tiny_vlm.py``: a word-level tokenizer whose vocabulary holds
+The tiny LLaVA follows ``tests/compare2score/tiny_vlm.py``: a word-level tokenizer whose vocabulary holds
 the HarmonyIQA prompt and answer words and single digits, a CLIP vision tower of 16 px images in 8 px
-patches (4 image tokens per image), a 2-layer MLP projector and a one-layer Llama.
+patches (4 image tokens per image), a 2-layer MLP projector and a one-layer Llama. The tiny Idefics3 has
+the architecture of the default base (SmolVLM): SigLIP-style vision encoder, pixel-shuffle connector,
+Llama text model, Idefics3 processor (4 image tokens per 32 px view; image splitting adds 2x2 tiles).
 """
 
 from __future__ import annotations
@@ -24,9 +26,20 @@ IMAGE_SIZE, PATCH = 16, 8
 TOKENS_PER_IMAGE = (IMAGE_SIZE // PATCH) ** 2
 
 
+def word_tokenizer(specials: list[str], extra_words: tuple[str, ...] = (), **special_tokens):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: index for index, token in enumerate(specials + list(dict.fromkeys(WORDS + list(extra_words))) + DIGITS)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
+                                                  pre_tokenizers.Digits(individual_digits=True)])
+    core.add_special_tokens(specials)
+    return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", **special_tokens), vocab
+
+
 def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
@@ -34,17 +47,10 @@ def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        PreTrainedTokenizerFast,
     )
 
-    specials = ["<pad>", "<unk>", "<s>", "</s>", "<image>"]
-    vocab = {token: index for index, token in enumerate(specials + list(dict.fromkeys(WORDS)) + DIGITS)}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
-                                                  pre_tokenizers.Digits(individual_digits=True)])
-    core.add_special_tokens(specials)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", bos_token="<s>",
-                                        eos_token="</s>", extra_special_tokens={"image_token": "<image>"})
+    tokenizer, vocab = word_tokenizer(["<pad>", "<unk>", "<s>", "</s>", "<image>"], bos_token="<s>", eos_token="</s>",
+                                      extra_special_tokens={"image_token": "<image>"})
     image_processor = CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
                                          crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
     processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=PATCH,
@@ -64,6 +70,51 @@ def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+IDEFICS3_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{ message['role'] | capitalize }}:"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{% else %} {{ part['text'] }}{% endif %}"
+    "{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}")
+IDEFICS3_TOKENS_PER_VIEW = 4
+
+
+def build_tiny_idefics3(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from transformers import (
+        Idefics3Config,
+        Idefics3ForConditionalGeneration,
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+    )
+
+    specials = ["<pad>", "<unk>", "<|im_start|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>",
+                "<global-img>"]
+    tokenizer, vocab = word_tokenizer(
+        specials, ("User", "Assistant"), bos_token="<|im_start|>", eos_token="<end_of_utterance>",
+        extra_special_tokens={"image_token": "<image>", "fake_image_token": "<fake_token_around_image>",
+                              "global_image_token": "<global-img>", "end_of_utterance_token": "<end_of_utterance>"})
+    image_processor = Idefics3ImageProcessor(size={"longest_edge": 64}, max_image_size={"longest_edge": 32})
+    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer,
+                                  image_seq_len=IDEFICS3_TOKENS_PER_VIEW, chat_template=IDEFICS3_TEMPLATE)
+    config = Idefics3Config(
+        vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        text_config=dict(model_type="llama", vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, pad_token_id=0),
+        scale_factor=2, image_token_id=vocab["<image>"], pad_token_id=0)
+    torch.manual_seed(seed)
+    model = Idefics3ForConditionalGeneration(config)
+    with torch.no_grad():
+        model.lm_head.weight.normal_(0.0, 0.3)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_idefics3_dir(tmp_path_factory) -> Path:
+    return build_tiny_idefics3(tmp_path_factory.mktemp("harmonyiqa-tiny-idefics3"))
 
 
 @pytest.fixture(scope="session")

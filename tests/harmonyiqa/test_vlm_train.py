@@ -122,3 +122,24 @@ def test_agreement_overall_and_per_subset():
     with_nan = agreement([1.0, np.nan, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0], [None] * 4)
     assert with_nan["overall"]["n"] == 3 and with_nan["subsets"] == {}
     assert agreement([1.0, 2.0], [1.0, 2.0], ["a", "a"])["overall"]["srcc"] is None
+
+
+def test_default_base_architecture_idefics3_trains_and_reloads(rows, tiny_idefics3_dir, tmp_path):
+    """The default base (SmolVLM-256M) is an Idefics3 model: the same path with a tiny one, one view per image."""
+    from tests.harmonyiqa.conftest import IDEFICS3_TOKENS_PER_VIEW
+
+    result = train(rows, tmp_path / "idefics3-fr", tiny_idefics3_dir, mode="fr", stage1_epochs=2, stage2_epochs=2,
+                   processor_options={"do_image_splitting": False})
+    model = result.model
+    assert model.projector_name == "model.connector"
+    image, reference = load_image(rows["image"][0]), load_image(rows["reference"][0])
+    ids = model.encode(image, reference)["inputs"]["input_ids"]
+    assert int((ids == model.tokenizer.convert_tokens_to_ids("<image>")).sum()) == 2 * IDEFICS3_TOKENS_PER_VIEW
+    cross_entropy = losses(result.record["history"], 1)
+    assert cross_entropy[-1] < cross_entropy[0]
+    reloaded = HarmonyIQAVLM.load(result.out_dir, device="cpu")
+    assert reloaded.processor_options == {"do_image_splitting": False}
+    assert reloaded.score(image, reference).score == pytest.approx(model.score(image, reference).score, abs=1e-9)
+    tiled = HarmonyIQAVLM(str(tiny_idefics3_dir), None, "nr", device="cpu", processor_options={})
+    ids = tiled.encode(image)["inputs"]["input_ids"]  # image splitting on: 2x2 tiles + the global view
+    assert int((ids == tiled.tokenizer.convert_tokens_to_ids("<image>")).sum()) == 5 * IDEFICS3_TOKENS_PER_VIEW
