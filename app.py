@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 
+from ui import rest
 from ui.app import build_app
 
 MAX_UPLOAD = os.environ.get("HARMONYLAB_MAX_UPLOAD", "100mb")
@@ -21,7 +22,9 @@ def warm_up_imports() -> None:
 
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=int(os.environ.get("HARMONYLAB_CONCURRENCY", "4")))
-    demo.launch(max_file_size=MAX_UPLOAD, show_error=True, prevent_thread_lock=True)
+    # app_kwargs routes: the plain JSON annotation API (ui/rest.py) on the same server and port
+    demo.launch(max_file_size=MAX_UPLOAD, show_error=True, prevent_thread_lock=True,
+                app_kwargs={"routes": rest.routes()})
     # Import the scoring libraries in the background once the page is served, so the first score is quick;
     # models themselves are still built lazily, on first use.
     threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()

@@ -1,0 +1,249 @@
+"""Plain JSON HTTP API of the annotation hot path (issue 3), served by the app's own server, on the same port.
+
+The Gradio endpoints ``/next_pair``, ``/vote``, ``/next_item`` and ``/rate`` (see :mod:`ui.annotate`) cost
+Gradio's HTTP layer on every call (~200 calls/s and a p99 near 1 s with 32 clients on a 2-core machine,
+even for a do-nothing endpoint: ``benchmarks/annotation_load.py``). These routes are the same four
+operations as plain Starlette routes, calling the SAME service functions (:mod:`backend.store.pairwise`,
+:mod:`backend.store.rating`) — so validation, signed pair/item tokens, gold items, quality control, daily
+caps, identity rules and exactly-once storage (the group-commit writer) are identical — without Gradio's
+payload processing, sessions or file cache.
+
+Routes (prefix ``/annotate/v1``; JSON in and out, UTF-8):
+
+- ``GET  /campaigns`` -> ``{"campaigns": [{"name", "kind", "open"}, ...]}`` (open campaigns only)
+- ``GET  /campaigns/{name}/next_pair?annotator_id=ID`` -> ``{"campaign", "pair_id", "left_image",
+  "right_image", "progress"}``; image values are URL paths of the image route below
+- ``POST /vote`` ``{"campaign", "annotator_id", "pair_id", "choice", "client_vote_id"}`` -> the
+  acknowledgement ``{"status": "stored"|"duplicate", "id", "client_id", "campaign", "response_ms", "choice"}``
+- ``GET  /campaigns/{name}/next_item?annotator_id=ID`` -> ``{"campaign", "item_id", "image", "composite",
+  "reference", "progress"}`` (composite / reference are ``null`` when the campaign has none)
+- ``POST /rate`` ``{"campaign", "annotator_id", "item_id", "score", "client_rating_id"}`` -> the
+  acknowledgement (with ``"score"``)
+- ``GET  /images/{sha256}.png`` -> the PNG bytes from the content-addressed store (the hash names the
+  content, so the response is cacheable forever: ``Cache-Control: public, max-age=31536000, immutable``,
+  ``ETag``; ``If-None-Match`` gives ``304``).
+
+Sending the same client id twice stores one answer (``"duplicate"`` the second time, same ``id``), so a
+client retries a request whose answer it did not receive with the same body. Errors are JSON
+``{"error": "<one sentence saying what to do>"}`` with status 400 (bad input: malformed choice or
+rating, altered / foreign / expired token, wrong campaign kind, closed campaign, daily cap, ...), 404
+(unknown campaign or image), 413 (body over 64 KB), 503 (store unavailable) — and nothing is stored.
+
+Identity: as on the page. A person signed in with Hugging Face on the Space (Gradio's session cookie,
+set by the page's Sign-in button on the same host) answers as ``hf:<user name>``, read from the same
+session entry Gradio reads for ``gr.OAuthProfile`` (``request.session["oauth_info"]``, expired logins
+ignored); anyone else, including scripts without the cookie, answers under the ``annotator_id`` they
+send (1-100 letters, digits, ``_ . : @ -``; ``hf:`` is reserved). No IP address, user agent or other
+network data is read into the store.
+
+The module imports no Gradio: the routes are Starlette ``Route`` objects that ``app.py`` hands to
+``demo.launch(app_kwargs={"routes": routes()})`` (the documented way to pass FastAPI constructor
+arguments), so they sit in front of Gradio's own routes in the same FastAPI app, behind the same
+middleware, on the same port (also on Spaces, which runs ``python app.py``). Service calls are
+synchronous and run in Starlette's thread pool, as Gradio's unqueued endpoints do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from backend.errors import InputError, ModelUnavailableError
+
+PREFIX = "/annotate/v1"
+MAX_BODY_BYTES = 64 * 1024
+IMAGE_CACHE = "public, max-age=31536000, immutable"
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def hf_user(request: Request) -> str | None:
+    """The Hugging Face user name of a valid login in the request's session (as Gradio's OAuth reads it)."""
+    session = request.scope.get("session")  # present only when Gradio installed its SessionMiddleware (Spaces)
+    if not session:
+        return None
+    info = session.get("oauth_info")
+    if not isinstance(info, dict):
+        return None
+    expires_at = info.get("expires_at")
+    if expires_at is not None and expires_at < time.time():
+        return None
+    userinfo = info.get("userinfo") or {}
+    return userinfo.get("preferred_username") or None
+
+
+def _check_campaign(name: object) -> None:
+    """404 for a campaign that does not exist (400 when no name was given)."""
+    from backend.store.campaigns import get_campaign
+
+    try:
+        get_campaign(name)
+    except InputError as error:
+        raise ApiError(404 if isinstance(name, str) and name.strip() else 400, str(error)) from error
+
+
+async def _run(request: Request, work: Callable[[], Any], status: int = 200) -> Response:
+    """Run ``work`` in the thread pool; turn what it returns into JSON and its errors into 4xx/5xx JSON."""
+    try:
+        return JSONResponse(await run_in_threadpool(work), status_code=status)
+    except ApiError as error:
+        return _error(error.status, str(error))
+    except InputError as error:
+        return _error(400, str(error))
+    except ModelUnavailableError as error:
+        return _error(503, str(error))
+    except Exception:  # the store is unreachable, or a bug: logged here, one sentence to the client
+        log.exception("annotation API %s %s failed", request.method, request.url.path)
+        return _error(503, "The annotation store could not handle the request; retry in a moment with the same "
+                           "client id (answers are stored at most once).")
+
+
+async def _body(request: Request, fields: tuple[str, ...]) -> dict:
+    """The JSON object of a POST body with exactly the expected fields (missing ones are None)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The request body is not a JSON object; send {{{', '.join(repr(f) for f in fields)}}} "
+                            "with Content-Type: application/json.")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiError(400, f"Unknown field(s) {', '.join(map(repr, unknown))}; send only "
+                            f"{', '.join(map(repr, fields))}.")
+    return {field: body.get(field) for field in fields}
+
+
+def _image_path(request: Request, file: str | None) -> str | None:
+    """The URL path of a stored image file (its name is ``<sha256>.png``), under the app's root path."""
+    if file is None:
+        return None
+    return request.url_for("annotate_image", sha256=Path(file).stem).path
+
+
+# ------------------------------------------------------------------------------------------ handlers
+
+
+async def list_open_campaigns(request: Request) -> Response:
+    from backend.store.campaigns import list_campaigns
+
+    return await _run(request, lambda: {"campaigns": list_campaigns(only_open=True)})
+
+
+async def next_pair(request: Request) -> Response:
+    from backend.store import pairwise
+
+    name, annotator_id, user = request.path_params["name"], request.query_params.get("annotator_id"), hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(name)
+        served = pairwise.next_pair(name, annotator_id, hf_user=user)
+        return {"campaign": name, "pair_id": served.pair_id, "left_image": _image_path(request, served.left_image),
+                "right_image": _image_path(request, served.right_image), "progress": served.progress.text}
+
+    return await _run(request, work)
+
+
+async def next_item(request: Request) -> Response:
+    from backend.store import rating
+
+    name, annotator_id, user = request.path_params["name"], request.query_params.get("annotator_id"), hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(name)
+        served = rating.next_item(name, annotator_id, hf_user=user)
+        return {"campaign": name, "item_id": served.item_id, "image": _image_path(request, served.image),
+                "composite": _image_path(request, served.composite),
+                "reference": _image_path(request, served.reference), "progress": served.progress.text}
+
+    return await _run(request, work)
+
+
+async def vote(request: Request) -> Response:
+    from backend.store import pairwise
+
+    try:
+        body = await _body(request, ("campaign", "annotator_id", "pair_id", "choice", "client_vote_id"))
+    except ApiError as error:
+        return _error(error.status, str(error))
+    user = hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(body["campaign"])
+        return pairwise.vote(body["campaign"], body["annotator_id"], body["pair_id"], body["choice"],
+                             body["client_vote_id"], hf_user=user)
+
+    return await _run(request, work)
+
+
+async def rate(request: Request) -> Response:
+    from backend.store import rating
+
+    try:
+        body = await _body(request, ("campaign", "annotator_id", "item_id", "score", "client_rating_id"))
+    except ApiError as error:
+        return _error(error.status, str(error))
+    user = hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(body["campaign"])
+        return rating.rate(body["campaign"], body["annotator_id"], body["item_id"], body["score"],
+                           body["client_rating_id"], hf_user=user)
+
+    return await _run(request, work)
+
+
+async def image(request: Request) -> Response:
+    """A stored image by content hash, cacheable forever (its name is its content)."""
+    from backend.store.db import default_database
+
+    sha256 = request.path_params["sha256"]
+    etag = f'"{sha256}"'
+    try:
+        path = default_database().media.path(sha256)
+    except InputError as error:
+        return _error(400, str(error))
+    except Exception:
+        log.exception("annotation API: the media store is unavailable")
+        return _error(503, "The annotation store is unavailable; retry in a moment.")
+    if not path.is_file():
+        return _error(404, f"There is no stored image {sha256[:12]}...; use the image paths the API returns.")
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMAGE_CACHE})
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": IMAGE_CACHE, "ETag": etag})
+
+
+def routes() -> list[BaseRoute]:
+    """The routes, for ``demo.launch(app_kwargs={"routes": routes()})`` or any Starlette/FastAPI app."""
+    return [
+        Route(f"{PREFIX}/campaigns", list_open_campaigns, methods=["GET"]),
+        Route(f"{PREFIX}/campaigns/{{name}}/next_pair", next_pair, methods=["GET"]),
+        Route(f"{PREFIX}/campaigns/{{name}}/next_item", next_item, methods=["GET"]),
+        Route(f"{PREFIX}/vote", vote, methods=["POST"]),
+        Route(f"{PREFIX}/rate", rate, methods=["POST"]),
+        Route(f"{PREFIX}/images/{{sha256}}.png", image, methods=["GET", "HEAD"], name="annotate_image"),
+    ]
