@@ -45,7 +45,7 @@ def _train(args: argparse.Namespace) -> int:
     out = args.out or str(ASSETS_DIR / (FR_WEIGHTS if full_reference else NR_WEIGHTS))
     card = train(args.data, out, full_reference, epochs=args.epochs, minutes=args.minutes, batch=args.batch,
                  learning_rate=args.lr, weight_decay=args.weight_decay, mask_dropout=args.mask_dropout,
-                 seed=args.seed, threads=args.threads, widths=tuple(args.widths), hidden=args.hidden,
+                 seed=args.seed, threads=args.threads, rank_weight=args.rank_weight, widths=tuple(args.widths), hidden=args.hidden,
                  command=_command_line(), log=lambda line: print(line, file=sys.stderr))
     print(json.dumps(card["validation"], indent=1))
     return 0
@@ -125,6 +125,8 @@ def add_lite_subcommands(subparsers) -> None:
     train.add_argument("--lr", type=float, default=2e-3)
     train.add_argument("--weight-decay", type=float, default=1e-4)
     train.add_argument("--mask-dropout", type=float, default=0.5, help="probability of training without the mask")
+    train.add_argument("--rank-weight", type=float, default=0.0,
+                       help="weight of the within-composite ranking loss (0: MSE only, random batches)")
     train.add_argument("--widths", type=int, nargs="+", default=[16, 32, 48, 64], help="channels of the 4 stages")
     train.add_argument("--hidden", type=int, default=96, help="width of the MLP head")
     train.add_argument("--seed", type=int, default=0)

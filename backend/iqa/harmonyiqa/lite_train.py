@@ -1,7 +1,8 @@
 """Training and evaluation of HarmonyIQA-lite (paper 000 issue item 3) on a ``lite_data`` index.
 
 Regression of the MOS-like score (``lite_data.mos_from_fmse``) with the mean squared error on score/100,
-AdamW and a cosine learning rate, on CPU. Augmentation: horizontal flips (image, reference and mask
+AdamW and a cosine learning rate, on CPU. Optionally (``rank_weight`` > 0, used for the NR model) batches
+hold whole composites and a pairwise logistic ranking loss between versions of the same composite is added. Augmentation: horizontal flips (image, reference and mask
 together) and **mask dropout** -- with probability ``mask_dropout`` the mask channel is zeroed and the
 "mask given" flag cleared, so the model learns to find the foreground itself and works without a mask.
 
@@ -35,6 +36,7 @@ class Arrays:
     mos: np.ndarray
     fmse: np.ndarray
     ratio: np.ndarray
+    groups: np.ndarray  # the reference (ground truth) path: one group per composite
     table: pd.DataFrame
 
 
@@ -61,7 +63,33 @@ def load_arrays(table: pd.DataFrame, size: int = INPUT_SIZE, progress: bool = Fa
         masks.append(cached(row.mask, lambda p: resize_mask(load_mask(p), size)))
     return Arrays(np.stack(images), np.stack(references), np.stack(masks), table["mos"].to_numpy(np.float64),
                   table["fmse"].to_numpy(np.float64), table["foreground_ratio"].to_numpy(np.float64),
-                  table.reset_index(drop=True))
+                  table["reference"].to_numpy(str), table.reset_index(drop=True))
+
+
+def batches(data: Arrays, batch: int, by_group: bool, rng: np.random.Generator) -> list[np.ndarray]:
+    """Row indices of one epoch's batches: random rows, or (``by_group``) whole composites, about ``batch``
+    rows per batch, so that every batch holds all versions of a few scenes for the ranking loss."""
+    if not by_group:
+        order = rng.permutation(len(data.mos))
+        return [order[start:start + batch] for start in range(0, len(order), batch)]
+    groups = [np.flatnonzero(data.groups == g) for g in rng.permutation(np.unique(data.groups))]
+    per_batch = max(1, round(batch / np.mean([len(g) for g in groups])))
+    return [np.concatenate(groups[start:start + per_batch]) for start in range(0, len(groups), per_batch)]
+
+
+def group_rank_loss(prediction, target, groups: np.ndarray, margin: float = 0.02):
+    """Pairwise logistic ranking loss between versions of the same composite whose targets differ by more
+    than ``margin``: the no-reference cue is *which version of this scene looks better*, which the scene-level
+    MSE alone barely teaches (the scene's absolute error is not visible without the reference)."""
+    import torch
+
+    same = torch.from_numpy(groups[:, None] == groups[None, :])
+    order = torch.sign(target[:, None] - target[None, :])
+    valid = same & ((target[:, None] - target[None, :]).abs() > margin)
+    if not valid.any():
+        return prediction.sum() * 0.0
+    difference = (prediction[:, None] - prediction[None, :]) * order
+    return torch.nn.functional.softplus(-difference / 0.05)[valid].mean() * 0.05
 
 
 def predict(network, data: Arrays, with_mask: bool, batch: int = 64) -> np.ndarray:
@@ -106,7 +134,7 @@ def bucket_correlations(scores: np.ndarray, mos: np.ndarray, ratio: np.ndarray, 
 
 def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int = 30, minutes: float = 15.0,
           batch: int = 32, learning_rate: float = 2e-3, weight_decay: float = 1e-4, mask_dropout: float = 0.5,
-          seed: int = 0, threads: int = 1, widths: tuple[int, ...] = LiteConfig.widths, hidden: int = LiteConfig.hidden,
+          seed: int = 0, threads: int = 1, rank_weight: float = 0.0, widths: tuple[int, ...] = LiteConfig.widths, hidden: int = LiteConfig.hidden,
           command: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one lite model (NR or FR) on ``index`` and save it to ``out`` (safetensors + JSON card)."""
     import copy
@@ -127,17 +155,16 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
     val_data = load_arrays(table[table["split"] == "validation"], config.input_size, progress=True)
     network = build_network(config)
     optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    steps_per_epoch = int(np.ceil(len(train_data.mos) / batch))
+    steps_per_epoch = len(batches(train_data, batch, rank_weight > 0, np.random.default_rng(0)))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch, eta_min=1e-5)
     history: list[dict] = []
     best: tuple[float, int, dict] | None = None
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         network.train()
-        order = rng.permutation(len(train_data.mos))
         losses = []
-        for start in tqdm(range(0, len(order), batch), desc=f"epoch {epoch}", unit="batch", leave=False):
-            rows = order[start:start + batch]
+        for rows in tqdm(batches(train_data, batch, rank_weight > 0, rng), desc=f"epoch {epoch}", unit="batch",
+                         leave=False):
             images, refs, masks = train_data.images[rows], train_data.references[rows], train_data.masks[rows]
             flip = rng.uniform(size=len(rows)) < 0.5
             images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
@@ -147,7 +174,10 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
             inputs = batch_tensors(np.ascontiguousarray(images), np.ascontiguousarray(masks), flags,
                                    np.ascontiguousarray(refs) if full_reference else None)
             target = torch.from_numpy(train_data.mos[rows].astype(np.float32)) / 100.0
-            loss = torch.nn.functional.mse_loss(network(inputs) / 100.0, target)
+            prediction = network(inputs) / 100.0
+            loss = torch.nn.functional.mse_loss(prediction, target)
+            if rank_weight > 0:
+                loss = loss + rank_weight * group_rank_loss(prediction, target, train_data.groups[rows])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -178,7 +208,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
                  "built_by": "python -m backend harmonyiqa lite-data (backend/iqa/harmonyiqa/lite_data.py)",
                  "target": "MOS-like 0-100 = lite_data.mos_from_fmse(iHarmony4 fMSE against the ground truth)"},
         "training": {"epochs_run": len(history), "selected_epoch": best[1], "batch": batch, "lr": learning_rate,
-                     "weight_decay": weight_decay, "mask_dropout": mask_dropout, "seed": seed, "threads": threads,
+                     "weight_decay": weight_decay, "mask_dropout": mask_dropout, "rank_weight": rank_weight, "seed": seed, "threads": threads,
                      "seconds": round(time.perf_counter() - started, 1), "history": history},
         "command": command,
         "validation": {"with_mask": correlation_table(predict(network, val_data, True), val_data),
