@@ -36,6 +36,7 @@ def photo_root(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow  # about 50 s alone, up to 2 min on the shared machine (data with four harmonizers, 2 epochs)
 def test_data_train_eval_round(photo_root, capsys):
     from backend.data.photos import list_photos
     from backend.iqa.harmonyiqa.lite import load_model
