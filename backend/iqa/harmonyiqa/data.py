@@ -18,7 +18,8 @@ mapping; by default the paper's (Sec. II-A, Table I): L&E, DoveNet, CDT, PCT and
 non-generative (NGIHA), ObjectStitch, PHD, PHDiffusion and IC-Light generative (GIHA).
 
 :func:`split_rows` draws the validation split the paper uses (4:1, Sec. IV-A) per subset, deterministically
-from a hash of each row's group (or image path), so a composite's versions never straddle the split.
+from a hash of each row's group (or image file name), so a composite's versions never straddle the split
+and the split does not change when the data set moves to another folder.
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def split_rows(rows: pd.DataFrame, val_fraction: float = 0.2, seed: int = 0) -> 
     if given.all():
         split = rows["split"].to_numpy(dtype=object)
     else:
-        keys = rows["group"].where(rows["group"].notna(), rows["image"]) if "group" in rows.columns else rows["image"]
+        file_names = rows["image"].map(lambda path: Path(str(path)).name)  # not the folder: the split must not move
+        keys = rows["group"].where(rows["group"].notna(), file_names) if "group" in rows.columns else file_names
         subsets = rows["subset"].fillna("") if "subset" in rows.columns else pd.Series([""] * len(rows))
         split = np.array(["train"] * len(rows), dtype=object)
         names = list(subsets.unique())

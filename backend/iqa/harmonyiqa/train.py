@@ -7,9 +7,10 @@
 * Stage 2 ("refine ... a more accurate quality score"): MSE between the score decoder's output on the
   hidden state of the token just before the score and the normalised MOS ``m`` in [0, 1]
   (:mod:`backend.iqa.harmonyiqa.vlm_model`). The paper does not say whether the adapters keep training
-  in stage 2; by default (``stage2_tune="all"``) the decoder, the adapters and the projector all train,
-  since the stage is described as refining HarmonyIQA as a whole; ``stage2_tune="decoder"`` trains the
-  decoder alone on the frozen stage-1 model.
+  in stage 2; by default (``stage2_tune="all"``) the decoder (at ``stage2_learning_rate``), the adapters
+  and the projector (still at the stage-1 ``learning_rate``) all train, since the stage is described as
+  refining HarmonyIQA as a whole; ``stage2_tune="decoder"`` trains the decoder alone on the frozen
+  stage-1 model.
 * Validation after every epoch on the held-out split (4:1 per subset, :func:`data.split_rows`): SRCC,
   KRCC and PLCC (:func:`backend.scaling.correlation.correlations`) between the predicted and the true
   MOS, overall and per subset (NGIHA / GIHA in Tables II-III). After a stage-1 epoch the prediction is
@@ -17,7 +18,8 @@
   number are left out and counted); after a stage-2 epoch it is the score decoder's output.
 
 One example per forward pass (images of a VLM give different numbers of tokens), gradients accumulated
-over ``batch_size`` examples; AdamW at a constant rate; gradient norm clipped at 1. The final model
+over ``batch_size`` examples; AdamW at a constant rate; gradient norm clipped at 1; on CUDA the float16
+activations run under autocast with a gradient scaler (the trainable weights are float32). The final model
 (after the last stage-2 epoch) is saved with its config and the whole history.
 """
 
@@ -140,8 +142,11 @@ def train_vlm(rows: pd.DataFrame, out_dir: str | Path, mode: str = "nr", base: s
     history: list[dict] = []
     started = time.perf_counter()
 
-    def run_stage(stage: int, epochs: int, parameters: list, rate: float, loss_of: Callable) -> None:
-        optimiser = torch.optim.AdamW(parameters, lr=rate, weight_decay=0.0)
+    scaler = torch.amp.GradScaler("cuda", enabled=model.autocast)  # float16 activations on CUDA
+
+    def run_stage(stage: int, epochs: int, groups: list[dict], loss_of: Callable) -> None:
+        optimiser = torch.optim.AdamW(groups, weight_decay=0.0)
+        parameters = [p for group in groups for p in group["params"]]
         for epoch in range(1, epochs + 1):
             model.set_training(True)
             order = rng.permutation(len(train_rows))
@@ -152,11 +157,13 @@ def train_vlm(rows: pd.DataFrame, out_dir: str | Path, mode: str = "nr", base: s
                 row = train_rows.iloc[index]
                 image, reference = _load(row["image"]), _load(row["reference"]) if mode == "fr" else None
                 loss = loss_of(image, reference, float(targets[index]))
-                (loss / batch_size).backward()
+                scaler.scale(loss / batch_size).backward()
                 losses.append(float(loss.detach()))
                 if (position + 1) % batch_size == 0 or position == len(order) - 1:
+                    scaler.unscale_(optimiser)
                     torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-                    optimiser.step()
+                    scaler.step(optimiser)
+                    scaler.update()
                     optimiser.zero_grad()
                 bar.set_postfix(loss=f"{np.mean(losses):.4f}")
             model.set_training(False)
@@ -179,14 +186,14 @@ def train_vlm(rows: pd.DataFrame, out_dir: str | Path, mode: str = "nr", base: s
 
     tuned = model.adapter_parameters() + model.projector_parameters()
     if stage1_epochs:
-        run_stage(1, stage1_epochs, tuned, learning_rate, text_loss)
-    stage2 = model.decoder_parameters()
+        run_stage(1, stage1_epochs, [{"params": tuned, "lr": learning_rate}], text_loss)
+    stage2 = [{"params": model.decoder_parameters(), "lr": stage2_learning_rate}]
     if stage2_tune == "all":
-        stage2 = stage2 + tuned
+        stage2.append({"params": tuned, "lr": learning_rate})
     else:
         for parameter in tuned:
             parameter.requires_grad_(False)
-    run_stage(2, stage2_epochs, stage2, stage2_learning_rate, score_loss)
+    run_stage(2, stage2_epochs, stage2, score_loss)
     for parameter in tuned:
         parameter.requires_grad_(True)
     seconds = time.perf_counter() - started
