@@ -195,3 +195,14 @@ def test_registry_status_says_what_to_do(store, tmp_path, monkeypatch, empty_hub
     assert "not valid JSON" in registry.status("harmonyiqa-vlm-nr").detail
     card = registry.card("harmonyiqa-vlm-fr")
     assert card.task == "iqa-fr" and not card.needs_mask and card.hub_weights.revision == "7e3e67edbbed1bf9888184d9df282b700a323964"
+
+
+def test_default_base_offline_names_the_pinned_revision(store, tmp_path, monkeypatch, empty_hub_cache, capsys):
+    from tests.harmonyiqa.conftest import harmonization_set
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    csv = harmonization_set(tmp_path / "set", count=6)
+    assert main(["harmonyiqa", "train", "--data", str(csv)]) == 2
+    err = capsys.readouterr().err
+    assert "HuggingFaceTB/SmolVLM-256M-Instruct@7e3e67edbbed1bf9888184d9df282b700a323964" in err
+    assert "not in the local hub cache" in err and "about 0.5 GB" in err

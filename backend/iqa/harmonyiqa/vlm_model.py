@@ -162,6 +162,8 @@ class HarmonyIQAVLM:
         self.lora = lora or LoraSettings()
         self.processor_options = dict(DEFAULT_PROCESSOR_OPTIONS.get(self.base, {}) if processor_options is None
                                       else processor_options)
+        if size == "unknown size" and self.base == DEFAULT_BASE:
+            size = DEFAULT_BASE_SIZE
         self.vlm = VisionLanguageModel(self.base, revision, trust_remote_code, device=device, size=size)
         self.device = self.vlm.device
         self.model, self.processor, self.tokenizer = self.vlm.model, self.vlm.processor, self.vlm.tokenizer
