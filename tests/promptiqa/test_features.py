@@ -120,6 +120,10 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
                  visual=FEATURES_DEFAULT, log=lambda text: None)
     assert card["config"]["visual"]["kind"] == "features" and card["training"]["flips"] is False
     assert card["data"]["training_images"] == 2 * 2 * 16  # both views of the two training photos
+    cached = tiny_set / "statistics.npy"
+    assert cached.is_file()  # computed once for the set, reused by the next run
+    stored, _ = load_dataset(tiny_set, size=None)
+    np.testing.assert_allclose(np.load(cached)[:3], statistics_of(list(stored[:3])), rtol=1e-5, atol=1e-6)
     card = evaluate_and_record(out, tiny_set, rounds=1)
     table = pd.DataFrame(card["results"]["table"])
     assert set(table["requirement"]) == {"fsim", "ms_ssim", "psnr", "ssim", "vsi", "gmsd", "level"}

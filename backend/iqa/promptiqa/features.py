@@ -22,6 +22,9 @@ for this encoder, the size at which the labels were measured, so JPEG's 8x8 grid
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from backend.iqa.compare2score.features import FEATURE_NAMES as BASE_NAMES
@@ -78,3 +81,23 @@ def quality_statistics(image: np.ndarray) -> np.ndarray:
 def statistics_of(images) -> np.ndarray:
     """(N, :data:`COUNT`) statistics of a sequence of RGB uint8 images."""
     return np.stack([quality_statistics(image) for image in images]) if len(images) else np.zeros((0, COUNT), np.float32)
+
+
+def dataset_statistics(data_dir: str | Path, images: np.ndarray) -> np.ndarray:
+    """Statistics of every image of a built set (stored size), cached beside it in ``statistics.npy``.
+
+    The cache is used only when it was made from the same ``images.npy`` (size and modification time) with
+    the same :data:`FEATURE_NAMES`; otherwise it is recomputed.
+    """
+    folder = Path(data_dir)
+    source = folder / "images.npy"
+    stamp = {"names": list(FEATURE_NAMES), "images": int(len(images)),
+             "source_bytes": source.stat().st_size if source.is_file() else None,
+             "source_mtime": source.stat().st_mtime if source.is_file() else None}
+    cache, meta = folder / "statistics.npy", folder / "statistics.json"
+    if cache.is_file() and meta.is_file() and json.loads(meta.read_text()) == stamp:
+        return np.load(cache)
+    values = statistics_of(list(images))
+    np.save(cache, values)
+    meta.write_text(json.dumps(stamp))
+    return values

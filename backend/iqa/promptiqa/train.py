@@ -99,11 +99,10 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         network.load_state_dict(load_file(str(Path(init) / WEIGHTS_FILE)))
     statistics = None
     if statistics_encoder:
-        from backend.iqa.promptiqa.features import statistics_of
+        from backend.iqa.promptiqa.features import dataset_statistics
 
-        log(f"computing the quality statistics of {len(pool)} training images")
-        statistics = np.zeros((len(images), network.visual.centre.numel()), np.float32)
-        statistics[pool] = statistics_of(list(images[pool]))
+        log(f"quality statistics of the {len(images)} images (cached in {data_dir})")
+        statistics = dataset_statistics(data_dir, images)
         if not init:
             network.visual.fit(statistics[pool])
         statistics = torch.from_numpy(statistics)
