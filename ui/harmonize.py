@@ -6,6 +6,12 @@ several harmonizers. Outputs: a before/after slider (composite vs the first meth
 when several methods ran, the similarity overlay (which background instances drove the colours), a
 metrics table and the first result as a PNG file. API endpoint ``/harmonize``.
 
+"Add to campaign" (issue 5; API endpoint ``/add_to_campaign``) adds the composite (method ``composite``)
+and every harmonized result (method = harmonizer name) to an existing annotation campaign as one group,
+with the composite and reference attached (see :mod:`backend.store.items`). Adding images to a campaign
+changes what annotators are shown, so it takes the portal's admin password (``HARMONYLAB_ADMIN_PASSWORD``),
+as creating a campaign does in the Annotate tab's admin section.
+
 ``build()`` returns the components another tab may wire (``result_file`` and ``send_to_score``), so the
 app can send a result to the Score tab without this module knowing about it.
 """
@@ -56,6 +62,33 @@ def _save(image, prefix: str) -> str:
     path = temporary_file(".png", prefix=prefix)
     save_png(image, path)
     return str(path)
+
+
+def campaign_choices() -> list[str]:
+    """The names of the existing campaigns (none when the store is unavailable: adding then says why)."""
+    from backend.store.campaigns import list_campaigns
+
+    try:
+        return [c["name"] for c in list_campaigns()]
+    except Exception:
+        return []
+
+
+@user_errors
+def add_to_campaign(campaign, password, group, slider, gallery, reference_file):
+    """Add the composite and every harmonized result to a campaign as one group (admin password required).
+
+    ``slider`` is the (composite, result) pair shown, ``gallery`` the results captioned with their harmonizer;
+    ``group`` defaults to ``harmonize-<hash of the composite>``. Returns what was added, already present or refused.
+    """
+    from backend.store import admin
+    from backend.store.items import add_items, harmonized_items
+
+    admin.check_password(password)
+    composite = slider[0] if slider else None
+    results = [(image, caption or "") for image, caption in (gallery or [])]
+    reference = (file_paths(reference_file) or [None])[0]
+    return add_items(campaign, harmonized_items(composite, results, reference, group))
 
 
 @user_errors
@@ -121,6 +154,18 @@ def build() -> HarmonizeTab:
     with gr.Row():
         result_file = gr.File(label="Result shown in the slider (PNG)", interactive=False, elem_id="harmonize-result-file")
         send = gr.Button("Send result to the Score tab", elem_id="harmonize-send-score")
+    with gr.Accordion("Add to an annotation campaign", open=False, elem_id="harmonize-add-campaign"):
+        with gr.Row():
+            campaign = gr.Dropdown(campaign_choices(), label="Campaign", allow_custom_value=True,
+                                   elem_id="harmonize-campaign")
+            group = gr.Textbox(label="Group (optional)", placeholder="harmonize-<hash of the composite>",
+                               elem_id="harmonize-group")
+            password = gr.Textbox(label="Admin password", type="password", elem_id="harmonize-admin-password")
+        add = gr.Button("Add composite and results to the campaign", elem_id="harmonize-add")
+        added = gr.JSON(label="Added", elem_id="harmonize-added")
+    campaign.focus(lambda: gr.Dropdown(choices=campaign_choices()), None, campaign, api_visibility="private")
+    add.click(add_to_campaign, [campaign, password, group, slider, gallery, reference], added,
+              api_name="add_to_campaign")
     rows = examples()
     if rows:
         gr.Examples(rows, inputs=[editor, mask_file, reference], label="Examples (composite, mask, real photo)")

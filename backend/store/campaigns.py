@@ -1,6 +1,7 @@
 """Campaigns: creation from a manifest (CLI and admin section), lookup with a short per-process cache.
 
-A campaign is immutable after creation except for ``is_open``; what the hot paths need (settings, items,
+A campaign's settings are immutable after creation except for ``is_open``; items can be added later
+(:mod:`backend.store.items`), never changed or removed. What the hot paths need (settings, items,
 groups, gold answers, token secret) is loaded once into a :class:`CampaignInfo` and cached for
 ``CACHE_SECONDS`` per process.
 """

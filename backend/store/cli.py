@@ -1,9 +1,13 @@
-"""CLI: ``python -m backend campaign create|export|stats|list|flag|close|open`` (the annotation store).
+"""CLI: ``python -m backend campaign create|add|export|stats|list|flag|close|open`` (the annotation store).
 
 - ``campaign create --name NAME --kind pairwise|rating --manifest FILE [--allow-tie] [--gold FILE]
   [--gold-rate R] [--gold-min-accuracy A] [--daily-cap N] [--min-response-ms MS] [--sampler S]
   [--instructions TEXT] [--question TEXT]``: validates and stores every image, prints the campaign's
   counts as JSON.
+- ``campaign add --name NAME --manifest FILE``: adds the manifest's rows (same format as ``create``) to an
+  existing campaign; prints ``{"campaign", "added", "already_present", "refused"}`` as JSON (images already
+  in their group, or a second image for a group's method, are reported, not stored; see
+  :mod:`backend.store.items`).
 - ``campaign export --name NAME --out FILE.csv|FILE.parquet [--exclude-flagged] [--exclude-gold]``:
   raw votes or ratings (columns in :mod:`backend.store.export`).
 - ``campaign stats --name NAME``: counts as JSON.
@@ -48,6 +52,20 @@ def _create(args) -> int:
     finally:
         bar.close()
     print(json.dumps(campaign_stats(info.name), indent=2))
+    return 0
+
+
+def _add(args) -> int:
+    from backend.store.items import add_items_from_manifest
+
+    bar, update = _progress_bar()
+    try:
+        outcome = add_items_from_manifest(args.name, args.manifest, progress=update)
+    finally:
+        bar.close()
+    print(json.dumps(outcome, indent=2))
+    print(f"added {len(outcome['added'])} items, {len(outcome['already_present'])} already present, "
+          f"{len(outcome['refused'])} refused", file=sys.stderr)
     return 0
 
 
@@ -97,7 +115,7 @@ def _fraction(text: str) -> float:
 
 
 def add_parsers(subparsers) -> None:
-    campaign = subparsers.add_parser("campaign", help="annotation campaigns: create, export, stats, list, flag",
+    campaign = subparsers.add_parser("campaign", help="annotation campaigns: create, add, export, stats, list, flag",
                                      description="Annotation campaigns in the HarmonyLab store.")
     commands = campaign.add_subparsers(dest="campaign_command", metavar="ACTION")
     commands.required = True
@@ -117,6 +135,11 @@ def add_parsers(subparsers) -> None:
     create.add_argument("--instructions", help="instructions shown above the images")
     create.add_argument("--question", help="the question asked")
     create.set_defaults(func=_create)
+
+    add = commands.add_parser("add", help="add the images of a manifest to an existing campaign")
+    add.add_argument("--name", required=True)
+    add.add_argument("--manifest", required=True, help="CSV path,group,method[,reference][,composite] (as for create)")
+    add.set_defaults(func=_add)
 
     export = commands.add_parser("export", help="raw votes or ratings as CSV or Parquet")
     export.add_argument("--name", required=True)

@@ -39,7 +39,8 @@ def _choose(req: answers.Requester, rng: np.random.Generator) -> tuple[tuple[int
         return (pair if rng.random() < 0.5 else pair[::-1]), gold.id
 
     def counts():
-        return samplers.cached_counts(db.counts_cache, info.id, lambda: win_matrix(db, info))
+        # keyed by the item count too: items added to the campaign (backend.store.items) change the matrix size
+        return samplers.cached_counts(db.counts_cache, (info.id, len(info.items)), lambda: win_matrix(db, info))
 
     return samplers.sampler(info.sampler)(info, rng, counts), None
 
