@@ -4,7 +4,9 @@ The tiny LLaVA follows ``tests/compare2score/tiny_vlm.py``: a word-level tokeniz
 the HarmonyIQA prompt and answer words and single digits, a CLIP vision tower of 16 px images in 8 px
 patches (4 image tokens per image), a 2-layer MLP projector and a one-layer Llama. The tiny Idefics3 has
 the architecture of the default base (SmolVLM): SigLIP-style vision encoder, pixel-shuffle connector,
-Llama text model, Idefics3 processor (4 image tokens per 32 px view; image splitting adds 2x2 tiles).
+Llama text model, Idefics3 processor (4 image tokens per 32 px view; image splitting adds 2x2 tiles). The
+tiny Qwen2-VL has its vision blocks with the merger MLP as projector and its own processor (dynamic
+resolution: image tokens = patches of ``image_grid_thw`` / 4).
 """
 
 from __future__ import annotations
@@ -110,6 +112,54 @@ def build_tiny_idefics3(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+QWEN2_VL_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>{% else %}{{ part['text'] }} {% endif %}"
+    "{% endfor %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def build_tiny_qwen2_vl(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from transformers import (
+        Qwen2VLConfig,
+        Qwen2VLForConditionalGeneration,
+        Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
+        Qwen2VLVideoProcessor,
+    )
+
+    specials = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>",
+                "<|video_pad|>"]
+    tokenizer, vocab = word_tokenizer(
+        specials, ("user", "assistant"), eos_token="<|im_end|>",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>",
+                              "vision_start_token": "<|vision_start|>", "vision_end_token": "<|vision_end|>"})
+    sizes = dict(patch_size=4, merge_size=2, temporal_patch_size=2)
+    processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(min_pixels=64, max_pixels=256, **sizes),
+                                 tokenizer=tokenizer, video_processor=Qwen2VLVideoProcessor(**sizes),
+                                 chat_template=QWEN2_VL_TEMPLATE)
+    config = Qwen2VLConfig(
+        vision_config=dict(depth=1, embed_dim=16, hidden_size=32, num_heads=2, mlp_ratio=2, patch_size=4,
+                           spatial_merge_size=2, temporal_patch_size=2),
+        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, bos_token_id=2, eos_token_id=3, pad_token_id=0,
+                         rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]}),
+        image_token_id=vocab["<|image_pad|>"], video_token_id=vocab["<|video_pad|>"],
+        vision_start_token_id=vocab["<|vision_start|>"], vision_end_token_id=vocab["<|vision_end|>"])
+    torch.manual_seed(seed)
+    model = Qwen2VLForConditionalGeneration(config)
+    with torch.no_grad():
+        model.lm_head.weight.normal_(0.0, 0.3)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_vl_dir(tmp_path_factory) -> Path:
+    return build_tiny_qwen2_vl(tmp_path_factory.mktemp("harmonyiqa-tiny-qwen2-vl"))
 
 
 @pytest.fixture(scope="session")

@@ -143,3 +143,20 @@ def test_default_base_architecture_idefics3_trains_and_reloads(rows, tiny_idefic
     tiled = HarmonyIQAVLM(str(tiny_idefics3_dir), None, "nr", device="cpu", processor_options={})
     ids = tiled.encode(image)["inputs"]["input_ids"]  # image splitting on: 2x2 tiles + the global view
     assert int((ids == tiled.tokenizer.convert_tokens_to_ids("<image>")).sum()) == 5 * IDEFICS3_TOKENS_PER_VIEW
+
+
+def test_qwen2_vl_trains_and_reloads(rows, tiny_qwen2_vl_dir, tmp_path):
+    """Qwen2-VL: LoRA on the vision blocks and the LLM, the merger MLP as projector, dynamic-resolution tokens."""
+    result = train(rows, tmp_path / "qwen2-vl-fr", tiny_qwen2_vl_dir, mode="fr", stage1_epochs=2, stage2_epochs=2)
+    model = result.model
+    assert model.projector_name == "model.visual.merger"
+    image, reference = load_image(rows["image"][0]), load_image(rows["reference"][0])
+    inputs = model.encode(image, reference)["inputs"]
+    grid = inputs["image_grid_thw"]
+    assert grid.shape[0] == 2  # harmonized image and reference
+    image_tokens = int((inputs["input_ids"] == model.tokenizer.convert_tokens_to_ids("<|image_pad|>")).sum())
+    assert image_tokens == int(grid.prod(dim=-1).sum()) // 4  # 2x2 patches merged into one token
+    cross_entropy = losses(result.record["history"], 1)
+    assert cross_entropy[-1] < cross_entropy[0]
+    reloaded = HarmonyIQAVLM.load(result.out_dir, device="cpu")
+    assert reloaded.score(image, reference).score == pytest.approx(model.score(image, reference).score, abs=1e-9)
