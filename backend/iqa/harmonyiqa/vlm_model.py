@@ -10,6 +10,12 @@ adapter :class:`backend.iqa.vlm.VisionLanguageModel`):
   name, which covers LLaVA / LLaVA-NeXT / LLaVA-OneVision (``vision_tower``, ``multi_modal_projector``,
   ``language_model``), Idefics3 / SmolVLM (``vision_model``, ``connector``, ``text_model``) and
   Qwen2-VL / Qwen2.5-VL (``visual`` with ``visual.merger``, ``language_model``).
+* Default base: ``HuggingFaceTB/SmolVLM-256M-Instruct`` at a pinned commit -- the smallest maintained
+  transformers-native VLM (about 0.5 GB), so scoring also runs on a CPU. The paper's InternVL (InternViT,
+  2-layer MLP projector, InternLM2) has no small transformers-native checkpoint; note that SmolVLM's
+  projector is a pixel shuffle with one linear layer, while LLaVA-family and Qwen2-VL bases bring the
+  paper's 2-layer MLP projector (``--base`` chooses any of them). The default base is used with image
+  splitting off (one 512 px view, 64 tokens per image; FR mode shows two images).
 * Prompt (Sec. III-B "instruction tuning"): a fixed question built from the rating criteria of Sec. II-B
   (harmonization effect, content authenticity, foreground detail preservation). NR mode shows the
   harmonized image; FR mode shows the harmonized image and the reference photo as two images (Sec.
