@@ -15,7 +15,7 @@ adapter :class:`backend.iqa.vlm.VisionLanguageModel`):
   2-layer MLP projector, InternLM2) has no small transformers-native checkpoint; note that SmolVLM's
   projector is a pixel shuffle with one linear layer, while LLaVA-family and Qwen2-VL bases bring the
   paper's 2-layer MLP projector (``--base`` chooses any of them). The default base is used with image
-  splitting off (one 512 px view, 64 tokens per image; FR mode shows two images).
+  splitting off (each image resized to one 512x512 view, 64 tokens; FR mode shows two images).
 * Prompt (Sec. III-B "instruction tuning"): a fixed question built from the rating criteria of Sec. II-B
   (harmonization effect, content authenticity, foreground detail preservation). NR mode shows the
   harmonized image; FR mode shows the harmonized image and the reference photo as two images (Sec.
@@ -56,7 +56,7 @@ from backend.iqa.vlm import IMAGE, _pil
 DEFAULT_BASE = "HuggingFaceTB/SmolVLM-256M-Instruct"
 DEFAULT_REVISION = "7e3e67edbbed1bf9888184d9df282b700a323964"
 DEFAULT_BASE_SIZE = "about 0.5 GB (Idefics3: SigLIP vision encoder 93M + SmolLM2-135M, bf16)"
-DEFAULT_PROCESSOR_OPTIONS = {DEFAULT_BASE: {"do_image_splitting": False}}  # one 512 px view: 64 tokens per image
+DEFAULT_PROCESSOR_OPTIONS = {DEFAULT_BASE: {"do_image_splitting": False}}  # one 512x512 view: 64 tokens per image
 MODES = ("nr", "fr")
 FORMAT = "harmonyiqa-vlm/1"
 FILES = {"adapter": "adapter.safetensors", "projector": "projector.safetensors", "decoder": "decoder.safetensors",
