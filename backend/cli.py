@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "backend.harmonization.cli",
     "backend.leaderboard_cli",
     "backend.iqa.promptiqa.cli",
+    "backend.iqa.dogiqa.cli",
     "backend.iqa.harmonyiqa.cli",
 )
 

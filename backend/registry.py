@@ -32,6 +32,7 @@ PROVIDER_MODULES = (
     "backend.segmentation.models",
     "backend.harmonization.models",
     "backend.iqa.promptiqa.registration",
+    "backend.iqa.dogiqa.registration",
     "backend.iqa.harmonyiqa.vlm_registration",
 )
 

@@ -1,0 +1,100 @@
+"""The Dog-IQA pipeline (paper 003 Fig. 3) behind the registry's ``score`` protocol.
+
+segmentation (Algorithm 1, ``algorithm``) -> standard-guided scoring of the whole image and of every
+region's bounding-box crop (``standard`` with a VLM, or ``offline`` with a registry NR model) ->
+aggregation (``aggregate``: the paper's formula or the public code's). ``details`` of the result holds
+every region (index, kind, area, area fraction, crop box, level, weighted score, the VLM's K probabilities
+or the NR model's raw value), the components (global, local, seg, final) for the chosen readout and for
+both readouts, and the time spent segmenting and scoring.
+
+c_max: the most masks seen over a reference set (Sec. 3.2). The default is the value measured for the
+segmenter in the calibration file (``python -m backend dogiqa-calibrate``); for a segmenter that was not
+measured here (SAM 2, when its weights are present) it is the paper's 71 (SAM 2 on SPAQ, Sec. 4.1).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from backend.errors import InputError
+from backend.iqa.base import ScoreResult
+from backend.iqa.dogiqa.aggregate import FORMULAS, aggregate, check_levels
+from backend.iqa.dogiqa.algorithm import DEFAULT_AREA_THRESHOLD, DEFAULT_MIN_SIDE, Region, segment_regions
+from backend.iqa.dogiqa.standard import READOUTS
+
+PAPER_C_MAX = 71  # SAM 2 on SPAQ (paper Sec. 4.1)
+
+
+def default_c_max(segmenter_name: str, calibration=None) -> tuple[float, str]:
+    """(c_max, where it comes from) for a segmenter: the calibration file, else the paper's value."""
+    from backend.iqa.dogiqa.offline import read_calibration
+
+    try:
+        measured = read_calibration(calibration).get("segmenters", {}).get(segmenter_name)
+    except Exception:  # no calibration file: the paper's value, said so in the details
+        measured = None
+    if measured:
+        return float(measured["c_max"]), f"measured on the reference set ({measured['images']} images)"
+    return float(PAPER_C_MAX), "paper (SAM 2 on SPAQ)"
+
+
+class DogIQA:
+    """Segment, score the whole image and the crops on the K-level standard, aggregate (module docstring)."""
+
+    def __init__(self, card, scorer, segmenter: str | None = None, k: int = 7, formula: str = "paper",
+                 readout: str = "argmax", c_max: float | None = None,
+                 area_threshold: float = DEFAULT_AREA_THRESHOLD, min_side: int = DEFAULT_MIN_SIDE,
+                 calibration: Any = None):
+        from backend.segmentation.models import get_segmenter
+
+        if formula not in FORMULAS:
+            raise InputError(f"Unknown aggregation '{formula}'; use one of {', '.join(FORMULAS)}.")
+        if readout not in READOUTS:
+            raise InputError(f"Unknown readout '{readout}'; use one of {', '.join(READOUTS)}.")
+        self.card, self.scorer, self.k = card, scorer, check_levels(k)
+        if getattr(scorer, "k", self.k) != self.k:
+            raise InputError(f"The scorer reads {scorer.k} levels but K = {self.k} was asked for.")
+        self.segmenter = get_segmenter(segmenter) if segmenter is None or isinstance(segmenter, str) else segmenter
+        self.formula, self.readout = formula, readout
+        self.area_threshold, self.min_side = float(area_threshold), int(min_side)
+        if c_max is not None and c_max <= 0:
+            raise InputError(f"c_max must be a positive number of masks, not {c_max}.")
+        self.c_max, self.c_max_source = ((float(c_max), "given") if c_max else
+                                         default_c_max(self.segmenter.name, calibration))
+
+    def analyse(self, image: np.ndarray) -> tuple[ScoreResult, list[Region]]:
+        """The score with its details, and the regions (with masks, for overlays)."""
+        start = time.perf_counter()
+        regions, raw_count = segment_regions(image, self.segmenter, self.area_threshold, self.min_side)
+        segmented = time.perf_counter()
+        levels = self.scorer.levels([image] + [region.crop(image) for region in regions], self.readout)
+        scored = time.perf_counter()
+        areas = [region.area for region in regions]
+        by_readout = {}
+        for readout in ("argmax", "weighted") + (("generated",) if self.readout == "generated" else ()):
+            values = [level.value(readout) for level in levels]
+            by_readout[readout] = aggregate(values[0], values[1:], areas, self.k, self.c_max, self.formula).as_dict()
+        components = by_readout[self.readout]
+        image_area = image.shape[0] * image.shape[1]
+        details = {
+            "components": components,
+            "components_by_readout": by_readout,
+            "global": {**levels[0].as_dict(), "score": levels[0].value(self.readout)},
+            "regions": [{**region.summary(image_area), "score": level.value(self.readout), **level.as_dict()}
+                        for region, level in zip(regions, levels[1:], strict=True)],
+            "k": self.k, "formula": self.formula, "readout": self.readout,
+            "c_max": self.c_max, "c_max_source": self.c_max_source,
+            "area_threshold": self.area_threshold, "area_threshold_pixels": int(np.ceil(self.area_threshold * image_area)),
+            "segmenter": self.segmenter.name, "raw_masks": raw_count, "scorer": self.scorer.name,
+            "seconds_segmentation": segmented - start, "seconds_scoring": scored - segmented,
+        }
+        return ScoreResult(float(components["final"]), details), regions
+
+    def score(self, image: np.ndarray, reference: np.ndarray | None = None, mask: np.ndarray | None = None) -> ScoreResult:
+        return self.analyse(image)[0]
+
+    def score_batch(self, images, references=None) -> list[ScoreResult]:
+        return [self.score(image) for image in images]
