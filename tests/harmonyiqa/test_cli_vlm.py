@@ -130,6 +130,13 @@ def test_train_from_a_campaign_then_score_as_csv(store, tmp_path, tiny_vlm_dir, 
     assert main(["harmonyiqa", "score", "--model", "harmonyiqa-vlm-fr", str(images[0])]) == 2
     assert "full-reference" in capsys.readouterr().err
 
+    from backend.leaderboard import models_vs_people  # the leaderboard's models-vs-people comparison
+
+    result = models_vs_people(name, ["harmonyiqa-vlm-fr"], n_bootstrap=20, db=store)
+    row = result.correlations.iloc[0]
+    assert row["model"] == "harmonyiqa-vlm-fr" and row["n_items"] == 12
+    assert result.item_scores["harmonyiqa-vlm-fr"].notna().all()
+
 
 def test_default_score_model_is_lite_nr():
     from backend.cli import build_parser
