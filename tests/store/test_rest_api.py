@@ -1,0 +1,245 @@
+"""The plain JSON annotation API (``ui/rest.py``, ``/annotate/v1``) on the real app, on SQLite and PostgreSQL.
+
+Round trips (vote, rating, images), exactly-once storage, 4xx JSON errors that change nothing, the Hugging
+Face session identity (in-process), and (slow) acknowledged votes surviving a SIGKILL of the app.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from backend.store import tokens
+from backend.store.campaigns import get_campaign
+from backend.store.models import Annotator, Comparison, Rating
+from tests.store.conftest import make_campaign, unique_name
+
+pytestmark = pytest.mark.api
+API = "annotate/v1"
+
+
+@pytest.fixture
+def http(store_app):
+    with httpx.Client(base_url=store_app.url, timeout=60) as client:
+        yield client
+
+
+def stored(db, table=Comparison) -> dict[str, tuple]:
+    with db.reading() as session:
+        rows = session.exec(select(table)).all()
+    return {row.client_id: (row.id, getattr(row, "choice", None) or getattr(row, "score", None)) for row in rows}
+
+
+def next_pair(http, name, annotator="rest-user") -> dict:
+    response = http.get(f"{API}/campaigns/{name}/next_pair", params={"annotator_id": annotator})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
+    name = unique_name("rest")
+    info = make_campaign(app_db, campaign_files, name=name, allow_tie=True)
+    assert {"name": name, "kind": "pairwise", "open": True} in http.get(f"{API}/campaigns").json()["campaigns"]
+    served = next_pair(http, name)
+    assert served["pair_id"].startswith(f"p{info.id}.") and served["left_image"] != served["right_image"]
+    assert "0" in served["progress"]
+    left_id = int(served["pair_id"].split(".")[1].split("-")[0])
+    image = http.get(served["left_image"].lstrip("/"))
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content == Path(app_db.media.file(info.items[left_id].sha256)).read_bytes()
+    assert "immutable" in image.headers["cache-control"]
+    assert http.get(served["left_image"].lstrip("/"), headers={"If-None-Match": image.headers["etag"]}).status_code == 304
+    body = {"campaign": name, "annotator_id": "rest-user", "pair_id": served["pair_id"], "choice": "tie",
+            "client_vote_id": "rest-vote-1"}
+    first = http.post(f"{API}/vote", json=body)
+    again = http.post(f"{API}/vote", json={**body, "choice": "left"})  # a retry: the first answer wins
+    assert first.status_code == again.status_code == 200
+    assert first.json()["status"] == "stored" and again.json()["status"] == "duplicate"
+    assert first.json()["id"] == again.json()["id"] and again.json()["choice"] == "tie"
+    assert stored(app_db)["rest-vote-1"] == (first.json()["id"], "tie")
+    # the Gradio endpoints and the REST routes share one store: the answered pair cannot be answered again
+    other = http.post(f"{API}/vote", json={**body, "client_vote_id": "rest-vote-2"})
+    assert other.status_code == 400 and "already answered" in other.json()["error"]
+
+
+def test_rating_round_trip(http, app_db, campaign_files):
+    name = unique_name("rest-mos")
+    make_campaign(app_db, campaign_files, name=name, kind="rating")
+    response = http.get(f"{API}/campaigns/{name}/next_item", params={"annotator_id": "rest-rater"})
+    served = response.json()
+    assert response.status_code == 200 and served["item_id"].startswith("r")
+    for key in ("image", "composite", "reference"):
+        assert http.get(served[key].lstrip("/")).content[:8] == b"\x89PNG\r\n\x1a\n"
+    body = {"campaign": name, "annotator_id": "rest-rater", "item_id": served["item_id"], "score": 4,
+            "client_rating_id": "rest-rating-1"}
+    ack = http.post(f"{API}/rate", json=body).json()
+    assert ack["status"] == "stored" and ack["score"] == 4
+    assert http.post(f"{API}/rate", json=body).json()["status"] == "duplicate"
+    assert stored(app_db, Rating)["rest-rating-1"] == (ack["id"], 4)
+
+
+def expired_token(db, name: str, annotator: str, pair: tuple[int, int]) -> str:
+    """A correctly signed pair id issued 25 hours ago."""
+    info = get_campaign(name, db)
+    issued = tokens.now_millis() - 25 * 3600 * 1000
+    body = f"p{info.id}.{pair[0]}-{pair[1]}.0.{issued}.{'A' * 16}"
+    return f"{body}.{tokens._signature(info.secret, body, annotator)}"
+
+
+def test_bad_input_gives_4xx_json_and_changes_nothing(http, app_db, campaign_files):
+    name, other, mos = unique_name("rest-bad"), unique_name("rest-other"), unique_name("rest-bad-mos")
+    info = make_campaign(app_db, campaign_files, name=name)
+    make_campaign(app_db, campaign_files, name=other)
+    make_campaign(app_db, campaign_files, name=mos, kind="rating")
+    pair_id = next_pair(http, name, "bad-user")["pair_id"]
+    foreign = next_pair(http, other, "bad-user")["pair_id"]
+    someone_elses = next_pair(http, name, "someone-else")["pair_id"]
+    item_id = http.get(f"{API}/campaigns/{mos}/next_item", params={"annotator_id": "bad-user"}).json()["item_id"]
+    expired = expired_token(app_db, name, "bad-user", tuple(info.groups["astronaut"][:2]))
+    vote = {"campaign": name, "annotator_id": "bad-user", "pair_id": pair_id, "choice": "left", "client_vote_id": "b"}
+    rate = {"campaign": mos, "annotator_id": "bad-user", "item_id": item_id, "score": 3, "client_rating_id": "b"}
+    before = (stored(app_db), stored(app_db, Rating))
+    cases = [
+        ("get", f"{API}/campaigns/{unique_name('nope')}/next_pair?annotator_id=x", None, 404, "There is no campaign"),
+        ("get", f"{API}/campaigns/{name}/next_pair", None, 400, "annotator id is missing"),
+        ("get", f"{API}/campaigns/{name}/next_pair?annotator_id=hf:mallory", None, 400, "reserved"),
+        ("get", f"{API}/campaigns/{name}/next_item?annotator_id=x", None, 400, "pairwise campaign"),
+        ("post", f"{API}/vote", {**vote, "campaign": unique_name("nope")}, 404, "There is no campaign"),
+        ("post", f"{API}/vote", {**vote, "choice": "sideways"}, 400, "not valid"),
+        ("post", f"{API}/vote", {**vote, "choice": "tie"}, 400, "does not allow ties"),
+        ("post", f"{API}/vote", {**vote, "pair_id": foreign}, 400, "another campaign"),
+        ("post", f"{API}/vote", {**vote, "pair_id": someone_elses}, 400, "served to someone else"),
+        ("post", f"{API}/vote", {**vote, "pair_id": pair_id[:-3] + "AAA"}, 400, "altered"),
+        ("post", f"{API}/vote", {**vote, "pair_id": item_id}, 400, "malformed"),
+        ("post", f"{API}/vote", {**vote, "pair_id": expired}, 400, "more than 24 hours ago"),
+        ("post", f"{API}/vote", {**vote, "client_vote_id": ""}, 400, "client vote id is missing"),
+        ("post", f"{API}/vote", {**vote, "extra": 1}, 400, "Unknown field"),
+        ("post", f"{API}/vote", [vote], 400, "not a JSON object"),
+        ("post", f"{API}/vote", {**vote, "campaign": mos}, 400, "rating campaign"),
+        ("post", f"{API}/rate", {**rate, "score": 9}, 400, "from 1"),
+        ("post", f"{API}/rate", {**rate, "score": "3.5"}, 400, "from 1"),
+        ("post", f"{API}/rate", {**rate, "item_id": pair_id}, 400, "item id is malformed"),
+        ("post", f"{API}/rate", {**rate, "note": "x" * 70_000}, 413, "64 KB"),
+        ("get", f"{API}/images/{'0' * 64}.png", None, 404, "no stored image"),
+        ("get", f"{API}/images/not-a-hash.png", None, 400, "not an image hash"),
+    ]
+    for method, path, body, status, message in cases:
+        response = http.post(path, json=body) if method == "post" else http.get(path)
+        assert response.status_code == status, (path, body, response.text)
+        assert response.headers["content-type"].startswith("application/json")
+        assert message in response.json()["error"], (path, body, response.json())
+    garbage = http.post(f"{API}/vote", content=b"{not json", headers={"content-type": "application/json"})
+    assert garbage.status_code == 400 and "not a JSON object" in garbage.json()["error"]
+    assert (stored(app_db), stored(app_db, Rating)) == before
+    assert http.post(f"{API}/vote", json=vote).json()["status"] == "stored"  # the served pair is still answerable
+
+
+def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkeypatch, campaign_files):
+    """A valid Gradio OAuth session answers as hf:<user> (as gr.OAuthProfile does); an expired one does not."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from backend.store.db import Database, close_default_databases
+    from ui import rest
+
+    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
+    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
+    db = Database(database_url, tmp_path / "data")
+    make_campaign(db, campaign_files, name="hf")
+    sessions = {"valid": {"oauth_info": {"userinfo": {"preferred_username": "alice"}, "expires_at": time.time() + 600}},
+                "expired": {"oauth_info": {"userinfo": {"preferred_username": "bob"}, "expires_at": time.time() - 1}}}
+
+    class FakeSession:  # what Starlette's SessionMiddleware (installed by Gradio on Spaces) puts in the scope
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http":
+                scope["session"] = sessions.get(dict(scope["headers"]).get(b"x-test-session", b"").decode(), {})
+            await self.app(scope, receive, send)
+
+    app = Starlette(routes=rest.routes())
+    app.add_middleware(FakeSession)
+    try:
+        with TestClient(app) as client:
+            for session, annotator in (("valid", "hf:alice"), ("expired", "anon-1"), ("", "anon-1")):
+                headers = {"x-test-session": session}
+                served = client.get(f"/{API}/campaigns/hf/next_pair", params={"annotator_id": "anon-1"},
+                                    headers=headers).json()
+                ack = client.post(f"/{API}/vote", headers=headers, json={
+                    "campaign": "hf", "annotator_id": "anon-1", "pair_id": served["pair_id"], "choice": "left",
+                    "client_vote_id": f"hf-{session or 'none'}"}).json()
+                assert ack["status"] == "stored"
+                with db.reading() as s:
+                    key = s.exec(select(Annotator.key).join(Comparison, Comparison.annotator_id == Annotator.id)
+                                 .where(Comparison.client_id == ack["client_id"])).one()
+                assert key == annotator
+    finally:
+        close_default_databases()
+        db.dispose()
+
+
+class RestVoteStreamer:
+    """Clients voting through the REST routes as fast as the app answers; remember acknowledged ids."""
+
+    def __init__(self, url: str, campaign: str, clients: int = 3):
+        self.url, self.campaign = url, campaign
+        self.acknowledged: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.stream, args=(k,), daemon=True) for k in range(clients)]
+
+    def stream(self, index: int) -> None:
+        annotator = f"rest-streamer-{index}"
+        try:
+            with httpx.Client(base_url=self.url, timeout=30) as http:
+                while True:
+                    pair_id = next_pair(http, self.campaign, annotator)["pair_id"]
+                    vote_id = f"rest-kill-{index}-{uuid.uuid4().hex}"
+                    ack = http.post(f"{API}/vote", json={"campaign": self.campaign, "annotator_id": annotator,
+                                                         "pair_id": pair_id, "choice": "left",
+                                                         "client_vote_id": vote_id}).json()
+                    assert ack["status"] == "stored" and ack["client_id"] == vote_id
+                    with self.lock:
+                        self.acknowledged.append(vote_id)
+        except Exception:  # the app was killed under us: stop streaming
+            return
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged)
+
+
+@pytest.mark.slow
+def test_sigkill_while_rest_votes_stream_loses_nothing_acknowledged(store_app, app_db, campaign_files):
+    name = unique_name("rest-crash")
+    make_campaign(app_db, campaign_files, name=name)
+    streamer = RestVoteStreamer(store_app.url, name)
+    for thread in streamer.threads:
+        thread.start()
+    deadline = time.monotonic() + 120
+    while streamer.count() < 50 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    store_app.stop(kill=True)  # SIGKILL, with votes in flight
+    for thread in streamer.threads:
+        thread.join(timeout=60)
+    acknowledged = set(streamer.acknowledged)
+    assert len(acknowledged) >= 50
+    store_app.start()
+    kept = {cid for cid in stored(app_db) if cid.startswith("rest-kill-")}
+    assert acknowledged <= kept  # every acknowledged vote survived
+    assert len(kept - acknowledged) <= len(streamer.threads)  # at most the ones in flight, unacknowledged
+    with app_db.reading() as session:
+        rows = session.exec(select(func.count()).select_from(Comparison)
+                            .where(Comparison.client_id.like("rest-kill-%"))).one()
+    assert rows == len(kept)
+    with httpx.Client(base_url=store_app.url, timeout=30) as http:  # the restarted app serves again
+        pair_id = next_pair(http, name, "after-restart")["pair_id"]
+        assert http.post(f"{API}/vote", json={"campaign": name, "annotator_id": "after-restart", "pair_id": pair_id,
+                                              "choice": "right", "client_vote_id": "rest-after-1"}).json()["status"] == "stored"
