@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import tempfile
@@ -129,8 +130,43 @@ async def call(client: httpx.AsyncClient, api: str, data: list, queued: bool = T
     raise RuntimeError(f"/{api} ended without a result")
 
 
-async def load(url: str, clients: int, votes: int, queued: bool) -> dict:
-    """Phase 1: every client fetches ``votes`` pairs; phase 2: every client votes on them (10 % resent)."""
+async def rest_call(client: httpx.AsyncClient, api: str, data: list) -> list:
+    """The same call through the plain JSON routes of ``ui/rest.py`` (``/annotate/v1/...``)."""
+    if api == "next_pair":
+        response = await client.get(f"annotate/v1/campaigns/{data[0]}/next_pair", params={"annotator_id": data[1]})
+        body = response.json()
+        if response.status_code != 200:
+            raise RuntimeError(body)
+        return [body["pair_id"], body["left_image"], body["right_image"], body["progress"]]
+    fields = ("campaign", "annotator_id", "pair_id", "choice", "client_vote_id")
+    response = await client.post("annotate/v1/vote", json=dict(zip(fields, data, strict=True)))
+    body = response.json()
+    if response.status_code != 200:
+        raise RuntimeError(body)
+    return [body]
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (default: this one), all threads."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | None = None) -> dict:
+    """Phase 1: every client fetches ``votes`` pairs; phase 2: every client votes on them (10 % resent).
+
+    ``mode``: ``direct`` (Gradio endpoints outside the queue), ``queued`` (through the queue) or ``rest``
+    (the plain JSON routes).
+    """
+    queued = mode == "queued"
+
+    async def api(index: int, name: str, data: list) -> list:
+        if mode == "rest":
+            return await rest_call(connections[index], name, data)
+        return await call(connections[index], name, data, queued, sessions[index])
+
     run = uuid.uuid4().hex[:6]
     connections = [httpx.AsyncClient(base_url=url, timeout=120) for _ in range(clients)]
     sessions = [uuid.uuid4().hex for _ in range(clients)]
@@ -142,8 +178,7 @@ async def load(url: str, clients: int, votes: int, queued: bool) -> dict:
     async def fetch(index: int) -> None:
         for _ in range(votes):
             start = time.perf_counter()
-            pairs[index].append((await call(connections[index], "next_pair", [CAMPAIGN, f"load-{index}"], queued,
-                                            sessions[index]))[0])
+            pairs[index].append((await api(index, "next_pair", [CAMPAIGN, f"load-{index}"]))[0])
             serve_latency.append(time.perf_counter() - start)
 
     async def vote(index: int) -> None:
@@ -151,18 +186,20 @@ async def load(url: str, clients: int, votes: int, queued: bool) -> dict:
             vote_id = f"load-{run}-{index}-{step}"
             for _ in range(2 if step % 10 == 0 else 1):  # every 10th vote is retried
                 start = time.perf_counter()
-                ack = (await call(connections[index], "vote", [CAMPAIGN, f"load-{index}", pair_id,
-                                                               ("left", "right")[step % 2], vote_id], queued,
-                                    sessions[index]))[0]
+                ack = (await api(index, "vote", [CAMPAIGN, f"load-{index}", pair_id, ("left", "right")[step % 2],
+                                                 vote_id]))[0]
                 vote_latency.append(time.perf_counter() - start)
                 acks.append(ack)
 
     start = time.perf_counter()
     await asyncio.gather(*(fetch(i) for i in range(clients)))
     serve_seconds = time.perf_counter() - start
+    cpu_before = (cpu_seconds(app_pid) if app_pid else 0.0, cpu_seconds())
     start = time.perf_counter()
     await asyncio.gather(*(vote(i) for i in range(clients)))
     vote_seconds = time.perf_counter() - start
+    app_cpu = (cpu_seconds(app_pid) - cpu_before[0]) if app_pid else float("nan")
+    client_cpu = cpu_seconds() - cpu_before[1]
     for connection in connections:
         await connection.aclose()
     ms = lambda values, q: float(np.percentile(values, q) * 1000)  # noqa: E731
@@ -170,7 +207,10 @@ async def load(url: str, clients: int, votes: int, queued: bool) -> dict:
         "next_pair_per_s": len(serve_latency) / serve_seconds, "next_pair_p50_ms": ms(serve_latency, 50),
         "next_pair_p99_ms": ms(serve_latency, 99),
         "vote_calls": len(vote_latency), "votes_per_s": len(vote_latency) / vote_seconds,
-        "vote_p50_ms": ms(vote_latency, 50), "vote_p99_ms": ms(vote_latency, 99), "acks": acks,
+        "vote_p50_ms": ms(vote_latency, 50), "vote_p99_ms": ms(vote_latency, 99),
+        # CPU per /vote call during the vote phase: the app process (all threads) and this load generator
+        "app_cpu_ms_per_vote": 1000 * app_cpu / len(vote_latency),
+        "client_cpu_ms_per_vote": 1000 * client_cpu / len(vote_latency), "acks": acks,
     }
 
 
@@ -258,7 +298,7 @@ def gradio_floor(folder: Path, clients: int, calls: int) -> dict:
 # ------------------------------------------------------------------------------------------ driver
 
 
-def run_engine(engine: str, url: str, folder: Path, args, queued: bool) -> dict:
+def run_engine(engine: str, url: str, folder: Path, args, mode: str) -> dict:
     from backend.store.campaigns import CampaignSettings, create_campaign
     from backend.store.db import Database
     from tests.conftest import LiveApp
@@ -268,12 +308,13 @@ def run_engine(engine: str, url: str, folder: Path, args, queued: bool) -> dict:
     campaign = create_campaign(CAMPAIGN, make_campaign_files(folder / f"campaign-{engine}"),
                                CampaignSettings("pairwise"), db=db)
     ceiling = plain_insert_rate(db, campaign, args.clients, args.plain_rows)
-    env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency, "HARMONYLAB_ANNOTATE_QUEUE": "1" if queued else "0",
+    env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency,
+           "HARMONYLAB_ANNOTATE_QUEUE": "1" if mode == "queued" else "0",
            "HARMONYLAB_DATABASE_URL": url}
     app = LiveApp(data, extra_env=env).start()
     try:
-        asyncio.run(load(app.url, 2, 2, queued))  # warm-up (first requests, imports)
-        measured = asyncio.run(load(app.url, args.clients, args.votes, queued))
+        asyncio.run(load(app.url, 2, 2, mode))  # warm-up (first requests, imports)
+        measured = asyncio.run(load(app.url, args.clients, args.votes, mode, app.process.pid))
     finally:
         app.stop()
     verdict = check(db, campaign, measured.pop("acks"))
@@ -288,50 +329,95 @@ def run_engine(engine: str, url: str, folder: Path, args, queued: bool) -> dict:
     return result
 
 
+def uptime() -> str:
+    import subprocess
+
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def measure(engine: str, mode: str, args) -> dict:
+    """One engine in one mode, in a fresh scratch folder (and a fresh PostgreSQL schema)."""
+    from tests.store.conftest import postgres_schema
+
+    with tempfile.TemporaryDirectory(prefix="harmonylab-load-") as scratch:
+        if engine.startswith("sqlite"):
+            synchronous = "NORMAL" if engine == "sqlite-normal" else "FULL"
+            os.environ["HARMONYLAB_SQLITE_SYNCHRONOUS"] = synchronous  # this process and the app
+            r = run_engine(engine, f"sqlite:///{scratch}/load.db", Path(scratch), args, mode)
+            r["sqlite_synchronous"] = synchronous
+            return r
+        with postgres_schema(args.postgres_url) as url:
+            return run_engine(engine, url, Path(scratch), args, mode)
+
+
+def summary_line(mode: str, engine: str, r: dict) -> str:
+    return (f"{mode} {engine}: {r['votes_per_s']:.0f} votes/s (p50 {r['vote_p50_ms']:.0f} ms, p99 "
+            f"{r['vote_p99_ms']:.0f} ms) = {100 * r['fraction_of_plain_insert_rate']:.1f} % of the plain insert "
+            f"rate {r['plain_inserts_per_s']:.0f}/s; /next_pair {r['next_pair_per_s']:.0f}/s (p99 "
+            f"{r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, unexpected "
+            f"{r['unexpected']} of {r['acknowledged_votes']} acknowledged (+{r['duplicate_acks']} retries "
+            f"acknowledged as duplicates); CPU per vote: app {r['app_cpu_ms_per_vote']:.2f} ms, load generator "
+            f"{r['client_cpu_ms_per_vote']:.2f} ms")
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Per mode and engine: the figures of every run side by side, and whether every run met every target."""
+    summary: dict[str, dict] = {}
+    for mode, engines in runs[0]["results"].items():
+        summary[mode] = {}
+        for engine in engines:
+            each = [run["results"][mode][engine] for run in runs]
+            summary[mode][engine] = {
+                key: [round(r[key], 3) for r in each]
+                for key in ("votes_per_s", "vote_p50_ms", "vote_p99_ms", "plain_inserts_per_s",
+                            "fraction_of_plain_insert_rate", "app_cpu_ms_per_vote", "client_cpu_ms_per_vote")}
+            summary[mode][engine]["lost_duplicated_unexpected"] = [r["lost"] + r["duplicated"] + r["unexpected"]
+                                                                   for r in each]
+            summary[mode][engine]["all_targets_met_in_every_run"] = all(all(r["targets_met"].values()) for r in each)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engines", default="sqlite,sqlite-normal,postgresql")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--votes", type=int, default=40, help="votes per client")
     parser.add_argument("--plain-rows", type=int, default=200, help="rows per thread for the ceiling")
-    parser.add_argument("--modes", default="direct,queued", help="direct (the default app) and/or queued")
+    parser.add_argument("--modes", default="rest,direct,queued",
+                        help="rest (the JSON routes), direct (Gradio endpoints, unqueued) and/or queued")
     parser.add_argument("--concurrency", default="8", help="concurrency limit of the queued endpoints (or none)")
     parser.add_argument("--postgres-url", default=os.environ.get("HARMONYLAB_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
+    parser.add_argument("--repeat", type=int, default=1, help="measure every mode and engine this many times")
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
     args = parser.parse_args()
-    from tests.store.conftest import postgres_schema
-
-    load_before = os.getloadavg()
-    results: dict[str, dict] = {}
-    for mode in args.modes.split(","):
-        queued = mode == "queued"
-        results[mode] = {}
-        for engine in args.engines.split(","):
-            with tempfile.TemporaryDirectory(prefix="harmonylab-load-") as scratch:
-                if engine.startswith("sqlite"):
-                    synchronous = "NORMAL" if engine == "sqlite-normal" else "FULL"
-                    os.environ["HARMONYLAB_SQLITE_SYNCHRONOUS"] = synchronous  # this process and the app
-                    r = run_engine(engine, f"sqlite:///{scratch}/load.db", Path(scratch), args, queued)
-                    r["sqlite_synchronous"] = synchronous
-                else:
-                    with postgres_schema(args.postgres_url) as url:
-                        r = run_engine(engine, url, Path(scratch), args, queued)
-            results[mode][engine] = r
-            print(f"{mode} {engine}: {r['votes_per_s']:.0f} votes/s (p50 {r['vote_p50_ms']:.0f} ms, p99 "
-                  f"{r['vote_p99_ms']:.0f} ms) = {100 * r['fraction_of_plain_insert_rate']:.1f} % of the plain insert "
-                  f"rate {r['plain_inserts_per_s']:.0f}/s; /next_pair {r['next_pair_per_s']:.0f}/s (p99 "
-                  f"{r['next_pair_p99_ms']:.0f} ms); lost {r['lost']}, duplicated {r['duplicated']}, unexpected "
-                  f"{r['unexpected']} of {r['acknowledged_votes']} acknowledged (+{r['duplicate_acks']} retries "
-                  "acknowledged as duplicates)", flush=True)
+    runs = []
+    for repeat in range(args.repeat):
+        run = {"load_average_before": os.getloadavg(), "uptime_before": uptime(), "results": {}}
+        for mode in args.modes.split(","):
+            run["results"][mode] = {}
+            for engine in args.engines.split(","):
+                r = measure(engine, mode, args)
+                run["results"][mode][engine] = r
+                print(f"[run {repeat + 1}] {summary_line(mode, engine, r)}", flush=True)
+        run["load_average_after"] = os.getloadavg()
+        runs.append(run)
     with tempfile.TemporaryDirectory(prefix="harmonylab-floor-") as scratch:
         floor = gradio_floor(Path(scratch), args.clients, args.votes)
     print(f"gradio floor (do-nothing /vote, same clients): {floor['calls_per_s']:.0f} calls/s "
           f"(p50 {floor['p50_ms']:.0f} ms, p99 {floor['p99_ms']:.0f} ms)")
     settings = {"clients": args.clients, "votes_per_client": args.votes, "queued_concurrency_limit": args.concurrency,
-                "retry_every": 10, "cpu_count": os.cpu_count(),
-                "load_average_before": load_before, "load_average_after": os.getloadavg()}
+                "retry_every": 10, "cpu_count": os.cpu_count(), "repeats": args.repeat,
+                # uvicorn (Gradio's server) parses HTTP with httptools and runs uvloop when they are importable
+                "uvicorn_fast_paths": {name: importlib.util.find_spec(name) is not None for name in ("httptools", "uvloop")}}
+    summary = summarize(runs)
+    for mode, engines in summary.items():
+        for engine, figures in engines.items():
+            print(f"summary {mode} {engine}: votes/s {figures['votes_per_s']}, p99 ms {figures['vote_p99_ms']}, "
+                  f"fraction {figures['fraction_of_plain_insert_rate']}, all targets met in every run: "
+                  f"{figures['all_targets_met_in_every_run']}")
     if not args.no_write:
-        write_results("annotation_load", {"settings": settings, "results": results, "gradio_floor": floor})
+        write_results("annotation_load", {"settings": settings, "summary": summary, "runs": runs,
+                                          "gradio_floor": floor})
 
 
 if __name__ == "__main__":

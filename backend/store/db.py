@@ -201,8 +201,17 @@ _databases: dict[tuple[str, str], Database] = {}
 _databases_lock = threading.Lock()
 
 
+_by_environment: dict[tuple[str | None, str | None, str], Database] = {}
+
+
 def default_database() -> Database:
     """The database named by the environment (opened and upgraded once per process)."""
+    # Fast path of every request: the raw settings (and the working directory a relative data directory
+    # resolves against) name the database already opened for them, without resolving paths again.
+    environment = (os.environ.get("HARMONYLAB_DATABASE_URL"), os.environ.get("HARMONYLAB_DATA_DIR"), os.getcwd())
+    database = _by_environment.get(environment)
+    if database is not None:
+        return database
     directory = data_dir()
     key = (database_url(directory), str(directory.resolve()))
     database = _databases.get(key)
@@ -211,6 +220,7 @@ def default_database() -> Database:
             database = _databases.get(key)
             if database is None:
                 database = _databases[key] = Database(key[0], directory)
+    _by_environment[environment] = database
     return database
 
 
@@ -220,3 +230,4 @@ def close_default_databases() -> None:
         for database in _databases.values():
             database.dispose()
         _databases.clear()
+        _by_environment.clear()
