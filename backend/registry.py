@@ -34,6 +34,7 @@ PROVIDER_MODULES = (
     "backend.iqa.promptiqa.registration",
     "backend.iqa.dogiqa.registration",
     "backend.iqa.harmonyiqa.vlm_registration",
+    "backend.iqa.harmonyiqa.lite_registration",
 )
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
