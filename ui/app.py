@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import annotate, compare2score, harmonize, leaderboard, promptiqa, score
+from ui import annotate, compare2score, dogiqa, harmonize, leaderboard, promptiqa, score
 
 
 class AnnotateAndLeaderboard:
@@ -19,9 +19,22 @@ class AnnotateAndLeaderboard:
                 leaderboard.build()
 
 
+class ScoreAndDogIQA:
+    """The Score tab: scores from every model, and the Dog-IQA view of one image's regions (paper 003)."""
+
+    @staticmethod
+    def build() -> gr.File:
+        with gr.Tabs():
+            with gr.Tab("Scores", id="score-scores", elem_id="score-scores"):
+                images = score.build()
+            with gr.Tab("Dog-IQA regions", id="score-dogiqa", elem_id="score-dogiqa"):
+                dogiqa.build()
+        return images
+
+
 TABS = (
     ("Harmonize", "tab-harmonize", harmonize),
-    ("Score", "tab-score", score),
+    ("Score", "tab-score", ScoreAndDogIQA),
     ("Compare2Score", "tab-compare2score", compare2score),
     ("PromptIQA", "tab-promptiqa", promptiqa),
     ("Annotate", "tab-annotate", AnnotateAndLeaderboard),
