@@ -99,7 +99,7 @@ def main() -> None:
     segmenter = get_segmenter(None)
     c_max, c_max_source = default_c_max(segmenter.name)
     for scorer in scorers.values():  # warm-up (model build, first-call overheads)
-        scorer.levels([np.zeros((64, 64, 3), np.uint8)])
+        scorer.levels([np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)])
 
     rows, per_scorer = [], {name: [] for name in scorers}
     for key, family, level, image in test_images(args.photos, args.family):

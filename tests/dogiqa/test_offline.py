@@ -80,3 +80,13 @@ def test_shipped_calibration_card():
     regions = table["segmenters"]["regions"]
     assert regions["c_max"] >= regions["mean_masks"] >= 1
     assert CALIBRATION_FILE.stat().st_size < 200_000
+
+
+def test_an_input_the_model_refuses_scores_1_like_a_non_numeric_answer():
+    photo = skimage_photos(128)["coffee"]
+    flat = np.full((96, 96, 3), 128, dtype=np.uint8)  # compare2score's statistics are undefined on it
+    scorer = QuantileScorer("compare2score", k=7)
+    good, refused = scorer.levels([photo, flat], readout="weighted")
+    assert good.raw is not None and "unscored" not in good.extra
+    assert refused.level == 1 and refused.weighted == 1.0 and refused.raw is None
+    assert "comparator" in refused.extra["unscored"]

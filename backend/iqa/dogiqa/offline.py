@@ -15,8 +15,9 @@ whole images and Algorithm 1 crops of train-split Debian photos, pristine and di
 so "level 4 of 7" means "better than about half of what such a scorer sees". A reference set with other
 content shifts the levels but not the ranking of the weighted score.
 
-Tiny crops: Algorithm 1 widens crops to at least 64 px per side (``algorithm.DEFAULT_MIN_SIDE``); a
-scorer that still refuses an input raises the model's own InputError.
+Tiny crops: Algorithm 1 widens crops to at least 64 px per side (``algorithm.DEFAULT_MIN_SIDE``). An input
+the model refuses (e.g. a perfectly flat crop, whose statistics are undefined) is treated like the paper's
+non-numeric MLLM answer: level 1 and weighted 1, marked ``unscored`` with the model's reason.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.errors import InputError, ModelUnavailableError
+from backend.errors import HarmonyLabError, InputError, ModelUnavailableError
 from backend.iqa.dogiqa.aggregate import check_levels
 from backend.iqa.dogiqa.standard import READOUTS, LevelScore
 from backend.registry import ASSETS_DIR
@@ -103,20 +104,37 @@ class QuantileScorer:
         self.model = registry.create(model)
         self.name = model
 
-    def raw_scores(self, images: Sequence[np.ndarray]) -> np.ndarray:
+    def _score(self, images: Sequence[np.ndarray]) -> list[float]:
         if hasattr(self.model, "score_batch"):
-            results = self.model.score_batch(list(images))
-        else:
-            results = [self.model.score(image) for image in images]
-        return np.array([r.score for r in results], dtype=np.float64)
+            return [r.score for r in self.model.score_batch(list(images))]
+        return [self.model.score(image).score for image in images]
+
+    def raw_scores(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, dict[int, str]]:
+        """Raw model scores (NaN where the model refuses an input) and the refusals by position."""
+        try:
+            return np.array(self._score(images), dtype=np.float64), {}
+        except HarmonyLabError:  # find the input(s) the model refuses and score the others
+            values, refused = [], {}
+            for index, image in enumerate(images):
+                try:
+                    values.append(self._score([image])[0])
+                except HarmonyLabError as error:
+                    values.append(np.nan)
+                    refused[index] = str(error)
+            return np.array(values, dtype=np.float64), refused
 
     def levels(self, images: Sequence[np.ndarray], readout: str = "argmax") -> list[LevelScore]:
         if readout not in READOUTS or readout == "generated":
             raise InputError(f"The offline scorer reads out 'argmax' or 'weighted', not '{readout}' "
                              "(generated answers need a VLM).")
-        raw = self.raw_scores(images)
+        raw, refused = self.raw_scores(images)
         oriented = -raw if self.card.lower_better else raw
-        position = level_position(oriented, self.fit["quantiles"], self.probabilities)
+        position = np.where(np.isnan(oriented), 0.0, level_position(np.nan_to_num(oriented), self.fit["quantiles"],
+                                                                     self.probabilities))
         levels, weighted = levels_from_position(position, self.k)
-        return [LevelScore(int(level), float(value), raw=float(r), extra={"cdf": float(p)})
-                for level, value, r, p in zip(levels, weighted, raw, position, strict=True)]
+        results = [LevelScore(int(level), float(value), raw=float(r), extra={"cdf": float(p)})
+                   for level, value, r, p in zip(levels, weighted, raw, position, strict=True)]
+        for index, reason in refused.items():  # the paper's rule for an unusable answer: score 1
+            results[index].raw = None
+            results[index].extra["unscored"] = reason
+        return results
