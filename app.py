@@ -6,6 +6,7 @@ address (the Docker image and Spaces use 0.0.0.0). Models load lazily, on first 
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 
@@ -19,6 +20,10 @@ demo = build_app()
 
 def warm_up_imports() -> None:
     import pyiqa  # noqa: F401
+
+    # Keep the collector off what is loaded now: a full collection would otherwise scan the millions of
+    # objects of torch/pyiqa and pause every request for 0.1-0.4 s (benchmarks/annotation_load.py).
+    gc.freeze()
 
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=int(os.environ.get("HARMONYLAB_CONCURRENCY", "4")))
