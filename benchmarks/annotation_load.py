@@ -224,18 +224,20 @@ def cpu_seconds(pid: int | None = None) -> float:
     return times.user + times.system
 
 
-def wait_until_idle(pid: int, busy_fraction: float = 0.05, window: float = 1.0, timeout: float = 180.0) -> float:
-    """Wait until process ``pid`` uses under ``busy_fraction`` of a core over ``window`` seconds; return the wait.
+def wait_until_idle(pid: int, busy_fraction: float = 0.25, window: float = 1.0, quiet_windows: int = 2,
+                    timeout: float = 180.0) -> float:
+    """Wait until process ``pid`` used under ``busy_fraction`` of a core in ``quiet_windows`` consecutive
+    windows of ``window`` seconds; return the wait.
 
     ``app.py`` imports the scoring libraries (pyiqa, torch) in a background thread right after it starts
-    serving; measured during that import, the app shares its GIL and cores with it.
+    serving (~100 % of a core for a few seconds; the idle app then uses ~7 %); measured during that import,
+    the app shares its GIL and cores with it.
     """
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
+    start, quiet = time.monotonic(), 0
+    while time.monotonic() - start < timeout and quiet < quiet_windows:
         before = cpu_seconds(pid)
         time.sleep(window)
-        if cpu_seconds(pid) - before < busy_fraction * window:
-            break
+        quiet = quiet + 1 if cpu_seconds(pid) - before < busy_fraction * window else 0
     return time.monotonic() - start
 
 
