@@ -16,7 +16,7 @@ import pandas as pd
 from backend import registry
 from ui.common import user_errors
 
-DEFAULT_SCORER = "compare2score"
+DEFAULT_SCORER = "piqe"
 
 
 def scorer_choices() -> list[tuple[str, str]]:

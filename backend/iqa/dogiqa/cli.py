@@ -51,10 +51,11 @@ def _calibrate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from backend.iqa.dogiqa.calibrate import calibrate
+    from backend.iqa.dogiqa.offline import DEFAULT_SCORER
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     bar = tqdm(desc="reference images", unit="img", file=sys.stderr, disable=args.quiet)
-    table = calibrate(args.scorer or ["compare2score"], out=args.out, split=args.split, max_side=args.max_side,
+    table = calibrate(args.scorer or [DEFAULT_SCORER], out=args.out, split=args.split, max_side=args.max_side,
                       limit=args.limit, segmenter_name=args.segmenter, area_threshold=args.area_threshold,
                       min_side=args.min_side, command=command, progress=lambda done: bar.update(done - bar.n))
     bar.close()
@@ -71,7 +72,7 @@ def add_parsers(subparsers) -> None:
 
     score = subparsers.add_parser("dogiqa", help="Dog-IQA: standard-guided mix-grained scores (CSV image,score)")
     score.add_argument("--scorer", default=None,
-                       help="a calibrated NR model (default compare2score), dogiqa-vlm, or vlm:<hub id>[@revision]")
+                       help="a calibrated NR model (default piqe), dogiqa-vlm, or vlm:<hub id>[@revision]")
     score.add_argument("--k", type=int, default=7, choices=(3, 5, 7, 9), help="number of standard levels (Table 5)")
     score.add_argument("--formula", choices=("paper", "public"), default="paper",
                        help="(global+local)/2 + cK/c_max (paper) or local + 0.1c + 0.5 global (public code)")
@@ -88,7 +89,7 @@ def add_parsers(subparsers) -> None:
     score.set_defaults(func=_score)
 
     calib = subparsers.add_parser("dogiqa-calibrate", help="Dog-IQA reference quantiles of NR scorers and c_max")
-    calib.add_argument("--scorer", action="append", help="registry NR model (repeatable; default compare2score)")
+    calib.add_argument("--scorer", action="append", help="registry NR model (repeatable; default piqe)")
     calib.add_argument("--split", default="train", help="photo split of the reference set")
     calib.add_argument("--limit", type=int, help="at most this many photos")
     calib.add_argument("--max-side", type=int, default=1024, help="longer side of the reference images")

@@ -2,7 +2,7 @@
 
 * ``dogiqa`` -- offline: the segmenter of the registry (SAM 2 when its weights are present, else the offline
   region segmenter) and any registry no-reference model mapped onto 1..K (option ``scorer``, default
-  ``compare2score``) by the shipped reference quantiles ``assets/dogiqa/calibration.json``.
+  ``piqe``, chosen by the held-out benchmark) by the shipped reference quantiles ``assets/dogiqa/calibration.json``.
 * ``dogiqa-vlm`` -- the paper's route: a transformers VLM answering the K-level standard. Default
   ``Qwen/Qwen2-VL-2B-Instruct`` at a pinned commit (the paper's mPLUG-Owl3 needs remote code that
   transformers does not ship; Table 6 shows the newer, stronger MLLMs score best); options ``model_id`` /
