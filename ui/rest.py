@@ -121,9 +121,13 @@ async def _body(request: Request, fields: tuple[str, ...]) -> dict:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+    chunks, size = [], 0
+    async for chunk in request.stream():  # also bounded when the client sends no (or a false) Content-Length
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -21,7 +21,6 @@ from backend.store.campaigns import get_campaign
 from backend.store.models import Annotator, Comparison, Rating
 from tests.store.conftest import make_campaign, unique_name
 
-pytestmark = pytest.mark.api
 API = "annotate/v1"
 
 
@@ -43,6 +42,7 @@ def next_pair(http, name, annotator="rest-user") -> dict:
     return response.json()
 
 
+@pytest.mark.api
 def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
     name = unique_name("rest")
     info = make_campaign(app_db, campaign_files, name=name, allow_tie=True)
@@ -69,6 +69,7 @@ def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
     assert other.status_code == 400 and "already answered" in other.json()["error"]
 
 
+@pytest.mark.api
 def test_rating_round_trip(http, app_db, campaign_files):
     name = unique_name("rest-mos")
     make_campaign(app_db, campaign_files, name=name, kind="rating")
@@ -93,6 +94,7 @@ def expired_token(db, name: str, annotator: str, pair: tuple[int, int]) -> str:
     return f"{body}.{tokens._signature(info.secret, body, annotator)}"
 
 
+@pytest.mark.api
 def test_bad_input_gives_4xx_json_and_changes_nothing(http, app_db, campaign_files):
     name, other, mos = unique_name("rest-bad"), unique_name("rest-other"), unique_name("rest-bad-mos")
     info = make_campaign(app_db, campaign_files, name=name)
@@ -186,6 +188,26 @@ def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkey
         db.dispose()
 
 
+def test_request_body_limits_in_process():
+    """Bodies are bounded even without a Content-Length (chunked), and must be JSON objects; checked before
+    the store is touched."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from ui import rest
+
+    def chunks():
+        for _ in range(80):
+            yield b"x" * 1024
+
+    with TestClient(Starlette(routes=rest.routes())) as client:
+        response = client.post(f"/{API}/vote", content=chunks())
+        assert response.status_code == 413 and "64 KB" in response.json()["error"]
+        response = client.post(f"/{API}/rate", content=b"3")
+        assert response.status_code == 400 and "not a JSON object" in response.json()["error"]
+        assert client.get(f"/{API}/vote").status_code == 405
+
+
 class RestVoteStreamer:
     """Clients voting through the REST routes as fast as the app answers; remember acknowledged ids."""
 
@@ -216,6 +238,7 @@ class RestVoteStreamer:
             return len(self.acknowledged)
 
 
+@pytest.mark.api
 @pytest.mark.slow
 def test_sigkill_while_rest_votes_stream_loses_nothing_acknowledged(store_app, app_db, campaign_files):
     name = unique_name("rest-crash")
