@@ -89,3 +89,20 @@ def test_bad_options(photo):
         inspect(None)
     with pytest.raises(InputError, match="Unknown model"):
         analyse_arrays([photo], "no-such-model")
+
+
+def test_c_max_defaults():
+    from backend.iqa.dogiqa.model import PAPER_C_MAX, default_c_max
+    from backend.iqa.dogiqa.offline import read_calibration
+
+    measured = read_calibration()["segmenters"]["regions"]["c_max"]
+    assert default_c_max("regions") == (measured, default_c_max("regions")[1])
+    assert default_c_max("sam2.1-hiera-tiny") == (PAPER_C_MAX, "paper (SAM 2 on SPAQ)")
+
+
+def test_an_image_the_scorer_refuses_is_an_error():
+    from backend.iqa.dogiqa.service import analyse_arrays
+
+    flat = np.full((96, 96, 3), 128, dtype=np.uint8)  # compare2score refuses it (see test_offline)
+    with pytest.raises(InputError, match="cannot score this image"):
+        analyse_arrays([flat], "compare2score")
