@@ -106,3 +106,25 @@ def test_an_image_the_scorer_refuses_is_an_error():
     flat = np.full((96, 96, 3), 128, dtype=np.uint8)  # compare2score refuses it (see test_offline)
     with pytest.raises(InputError, match="cannot score this image"):
         analyse_arrays([flat], "compare2score")
+
+
+@pytest.mark.slow
+def test_sam2_segmenter_with_the_spec_parameters_and_the_paper_c_max(photo):
+    from backend.iqa.dogiqa.model import PAPER_C_MAX, DogIQA
+    from backend.iqa.dogiqa.offline import QuantileScorer
+    from backend.segmentation.sam2 import Sam2Segmenter
+    from tests.segmentation.test_segmenters import tiny_sam2
+
+    model, processor = tiny_sam2()
+    spec = Sam2Segmenter(model, processor)  # defaults: SPEC.md's public-code parameters
+    assert (spec.points_per_side, spec.pred_iou_thresh, spec.stability_score_thresh, spec.stability_offset,
+            spec.nms_thresh) == (8, 0.9, 0.8, 0.7, 0.9)
+    dog = DogIQA(registry.card("dogiqa"), QuantileScorer("piqe"), segmenter=spec)
+    result = dog.score(photo)
+    assert dog.c_max == PAPER_C_MAX and result.details["segmenter"] == "sam2.1-hiera-tiny"
+    # random weights fail the quality thresholds: no mask, so the whole image is the one (remainder) region
+    assert [r["kind"] for r in result.details["regions"]] == ["remainder"]
+    opened = Sam2Segmenter(model, processor, points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0,
+                           nms_thresh=0.999)
+    result = DogIQA(registry.card("dogiqa"), QuantileScorer("piqe"), segmenter=opened, area_threshold=0.0).score(photo)
+    assert result.details["raw_masks"] >= 1 and len(result.details["regions"]) >= 1
