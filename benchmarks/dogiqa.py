@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, help="at most this many test photos")
     parser.add_argument("--family", action="append", help="only these distortion families")
     parser.add_argument("--k", type=int, default=7)
+    parser.add_argument("--dump", help="also write the per-image scores to this CSV (e.g. data/dogiqa_benchmark.csv)")
     parser.add_argument("--name", default="dogiqa", help="results file name (benchmarks/results/NAME.json)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time = one core's time)")
     args = parser.parse_args()
@@ -129,6 +130,15 @@ def main() -> None:
               flush=True)
 
     counts = [r["regions"] for r in rows]
+    if args.dump:
+        import pandas as pd
+
+        table = pd.DataFrame(rows)
+        for name in scorers:
+            for readout in ("argmax", "weighted"):
+                table[f"{name}_{readout}_global"] = [x[readout][0] for x in per_scorer[name]]
+                table[f"{name}_{readout}_local"] = [x[readout][1] for x in per_scorer[name]]
+        table.to_csv(args.dump, index=False)
     segmentation = np.array([r["seconds_segmentation"] for r in rows])
     cpu_segmentation = np.array([r["cpu_segmentation"] for r in rows])
     results = {"images": len(rows), "photos": len({r["photo"] for r in rows}), "image_size": "1024x768",
