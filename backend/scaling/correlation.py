@@ -7,7 +7,9 @@ The metrics reported by papers 000 (Tables II-III), 001 (Table 1) and the other 
   ``f(x) = (b1 - b2) / (1 + exp(-(x - b3) / |b4|)) + b2``, fitted with ``scipy.optimize.curve_fit``.
   Initialisation: ``b1, b2`` = max / min of MOS (swapped when the rank correlation is negative),
   ``b3`` = median prediction, ``b4`` = standard deviation of the predictions. If the fit fails or gives a
-  non-finite / constant mapping, PLCC falls back to the linear Pearson correlation and ``mapping`` says so.
+  non-finite / constant mapping, PLCC falls back to the linear Pearson correlation and ``mapping`` says so;
+  with fewer than ``MIN_LOGISTIC_ITEMS`` pairs (at least one more than the four parameters) the logistic is
+  not fitted at all and PLCC is linear.
 * ``lower_better=True`` negates the predictions first (for distortion-type metrics such as LPIPS), so a
   good metric always has positive correlations.
 * Pairs with a NaN on either side are dropped; fewer than 3 valid pairs raise ``InputError``.
@@ -27,6 +29,7 @@ from backend.errors import InputError
 from backend.scaling.pairwise import percentile_interval
 
 METRICS = ("srcc", "krcc", "plcc")
+MIN_LOGISTIC_ITEMS = 5
 
 
 def paired_values(prediction, mos, lower_better: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +81,7 @@ def initial_logistic_parameters(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, start: np.ndarray | None = None) -> np.ndarray | None:
     """Least-squares fit of ``logistic_4``; None when it fails or the mapping is unusable."""
-    if _degenerate(x, y):
+    if _degenerate(x, y) or x.size < MIN_LOGISTIC_ITEMS:
         return None
     start = initial_logistic_parameters(x, y) if start is None else start
     try:

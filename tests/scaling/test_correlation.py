@@ -84,3 +84,14 @@ def test_bootstrap_is_nan_safe_with_degenerate_resamples():
 def test_bad_inputs_raise_input_error(args):
     with pytest.raises(InputError):
         corr.correlations(*args)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_too_few_items_for_the_logistic_give_linear_plcc(n):
+    """3 or 4 items cannot fit 4 logistic parameters (curve_fit raised TypeError on 3): PLCC is linear."""
+    prediction, mos = np.array([0.1, 0.4, 0.35, 0.9])[:n], np.array([10.0, 30.0, 50.0, 80.0])[:n]
+    result = corr.correlations(prediction, mos)
+    assert result["plcc_mapping"] == "linear" and result["n"] == n
+    assert result["plcc"] == pytest.approx(stats.pearsonr(prediction, mos)[0], abs=1e-12)
+    low_high = corr.bootstrap_correlations(prediction, mos, n_rounds=50)["plcc"]
+    assert low_high[0] == pytest.approx(result["plcc"])

@@ -1,8 +1,13 @@
-"""CLI of PromptIQA (paper 004): ``python -m backend promptiqa {score,build-data,train,eval}``.
+"""CLI of PromptIQA (paper 004): ``python -m backend promptiqa {score,sample,save,load,prompts,build-data,train,eval}``.
 
-    python -m backend promptiqa score --prompt PROMPT.csv IMAGE... [--model promptiqa] [--json]
+    python -m backend promptiqa score (--prompt PROMPT.csv | --saved NAME) IMAGE... [--model promptiqa] [--json]
         PROMPT.csv has columns path,score (any numeric range; see backend.iqa.promptiqa.prompts);
         prints CSV image,score in the prompt's own scale.
+    python -m backend promptiqa sample (--from SCORED.csv | --campaign NAME) [--n 10] [--strategy interval|random]
+        [--seed 0] [--out PROMPT.csv]      n ISPs sampled as the tab's "sample" does; prints/writes path,score
+    python -m backend promptiqa save --name NAME --prompt PROMPT.csv     store a named prompt (the tab's "save")
+    python -m backend promptiqa load --name NAME [--out PROMPT.csv]      a saved prompt as path,score (stored files)
+    python -m backend promptiqa prompts [--json]                          the saved prompts (the Score tab's list)
     python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2] [--views 3]
     python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/compact] [--minutes 30] [--lr 3e-4]
         [--visual compact|features] [--groups 8] [--pool 40] ...
@@ -15,13 +20,14 @@ import argparse
 import json
 import shlex
 import sys
+from pathlib import Path
 
 
 def _score(args: argparse.Namespace) -> int:
     from backend.iqa.cli import expand_inputs
-    from backend.iqa.promptiqa.service import prompt_from_csv, score_sources
+    from backend.iqa.promptiqa.service import load_prompt, prompt_from_csv, score_sources
 
-    prompt = prompt_from_csv(args.prompt)
+    prompt = prompt_from_csv(args.prompt) if args.prompt else load_prompt(args.saved)
     files = expand_inputs(args.images, "image")
     table = score_sources([str(f) for f in files], prompt, args.model, names=[str(f) for f in files])
     if args.json:
@@ -29,6 +35,57 @@ def _score(args: argparse.Namespace) -> int:
                           "scores": table.to_dict("records")}, indent=1))
     else:
         table.to_csv(sys.stdout, index=False, float_format="%.6g")
+    return 0
+
+
+def _write_table(table, out: str | None) -> None:
+    """A path,score table to ``out`` (CSV) or to stdout."""
+    if out:
+        table.to_csv(out, index=False, float_format="%.6g")
+        print(f"wrote {len(table)} pairs to {out}", file=sys.stderr)
+    else:
+        table.to_csv(sys.stdout, index=False, float_format="%.6g")
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from backend.iqa.promptiqa.service import campaign_table, read_scored_csv, sample_prompt
+
+    table = read_scored_csv(args.source) if args.source else campaign_table(args.campaign)
+    prompt = sample_prompt(pd.DataFrame(table), args.n, args.strategy, args.seed)
+    by_name = {Path(p).name: p for p in table["path"]}
+    _write_table(pd.DataFrame({"path": [by_name[n] for n in prompt.names], "score": prompt.scores}), args.out)
+    return 0
+
+
+def _save(args: argparse.Namespace) -> int:
+    from backend.iqa.promptiqa.service import prompt_from_csv, save_prompt
+
+    print(json.dumps(save_prompt(args.name, prompt_from_csv(args.prompt))))
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from backend.store.prompts import get_prompt
+
+    saved = get_prompt(args.name)
+    _write_table(pd.DataFrame({"path": [str(p) for p in saved["paths"]], "score": saved["scores"]}), args.out)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from backend.iqa.promptiqa.service import list_saved_prompts
+
+    prompts = list_saved_prompts()
+    if args.json:
+        print(json.dumps(prompts, indent=1, default=str))
+    else:
+        pd.DataFrame(prompts, columns=["name", "pairs", "low", "high", "created_at"]).to_csv(sys.stdout, index=False)
     return 0
 
 
@@ -82,12 +139,40 @@ def add_parsers(subparsers) -> None:
     actions = top.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
 
-    score = actions.add_parser("score", help="score images under a prompt CSV (path,score); prints image,score")
-    score.add_argument("--prompt", required=True, help="CSV with columns path,score (any numeric range)")
+    score = actions.add_parser("score", help="score images under a prompt CSV (path,score) or a saved prompt; "
+                               "prints image,score")
+    given = score.add_mutually_exclusive_group(required=True)
+    given.add_argument("--prompt", help="CSV with columns path,score (any numeric range)")
+    given.add_argument("--saved", metavar="NAME", help="a prompt saved in the store (see 'promptiqa prompts')")
     score.add_argument("--model", default="promptiqa", help="promptiqa (embedded) or promptiqa-vitb8 (authors')")
     score.add_argument("--json", action="store_true", help="print the prompt range and scores as JSON")
     score.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     score.set_defaults(func=_score)
+
+    sample = actions.add_parser("sample", help="sample n ISPs (interval or random) from a scored CSV or a rating "
+                                "campaign's MOS; prints path,score")
+    source = sample.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", metavar="SCORED.csv", help="CSV with path,score (or image,mos)")
+    source.add_argument("--campaign", help="a rating campaign (MOS after subject screening)")
+    sample.add_argument("--n", type=int, default=10, help="number of image-score pairs")
+    sample.add_argument("--strategy", choices=("interval", "random"), default="interval")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", help="write the prompt CSV here instead of printing it")
+    sample.set_defaults(func=_sample)
+
+    save = actions.add_parser("save", help="store a prompt CSV under a name (offered by the Score and PromptIQA tabs)")
+    save.add_argument("--name", required=True)
+    save.add_argument("--prompt", required=True, help="CSV with columns path,score")
+    save.set_defaults(func=_save)
+
+    load = actions.add_parser("load", help="a saved prompt as path,score (paths of the stored images)")
+    load.add_argument("--name", required=True)
+    load.add_argument("--out", help="write the prompt CSV here instead of printing it")
+    load.set_defaults(func=_load)
+
+    listing = actions.add_parser("prompts", help="list the saved prompts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=_list)
 
     build = actions.add_parser("build-data", help="build the synthetic-requirement training set (not committed)")
     build.add_argument("--out", default="data/promptiqa")

@@ -1,0 +1,60 @@
+"""``promptiqa sample / save / load / prompts`` and ``score --saved``: the PromptIQA tab's actions as CLI commands."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from backend.cli import main
+from backend.store.db import close_default_databases
+from tests.promptiqa.helpers import noisy_series, write_prompt
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
+    yield tmp_path
+    close_default_databases()
+
+
+def csv_out(capsys) -> pd.DataFrame:
+    return pd.read_csv(StringIO(capsys.readouterr().out))
+
+
+def test_sample_save_list_load_and_score_with_the_saved_prompt(store, capsys):
+    scored = write_prompt(store / "scored", [10, 20, 30, 40, 50, 60, 70, 80])
+    assert main(["promptiqa", "sample", "--from", str(scored), "--n", "4", "--out", str(store / "p.csv")]) == 0
+    prompt = pd.read_csv(store / "p.csv")
+    assert len(prompt) == 4 and prompt["score"].is_monotonic_increasing  # interval sampling spans the range
+    assert prompt["score"].min() == 10 and prompt["score"].max() == 80
+    capsys.readouterr()
+
+    assert main(["promptiqa", "save", "--name", "noise", "--prompt", str(store / "p.csv")]) == 0
+    assert '"pairs": 4' in capsys.readouterr().out
+    assert main(["promptiqa", "prompts"]) == 0
+    assert list(csv_out(capsys)["name"]) == ["noise"]
+
+    assert main(["promptiqa", "load", "--name", "noise"]) == 0
+    loaded = csv_out(capsys)
+    assert list(loaded["score"]) == list(prompt["score"])
+    assert all(store.joinpath("data") in __import__("pathlib").Path(p).parents for p in loaded["path"])
+
+    target = store / "target.png"
+    Image.fromarray(noisy_series(2)[1]).save(target)
+    assert main(["promptiqa", "score", "--saved", "noise", str(target)]) == 0
+    table = csv_out(capsys)
+    assert list(table["image"]) == [str(target)] and 10 <= table["score"][0] <= 80
+
+
+def test_unknown_saved_prompt_and_too_few_pairs_are_clear_errors(store, capsys):
+    assert main(["promptiqa", "load", "--name", "nothing"]) == 2
+    assert "no saved prompt called 'nothing'" in capsys.readouterr().err
+    single = write_prompt(store / "one", [5])
+    assert main(["promptiqa", "save", "--name", "one", "--prompt", str(single)]) == 2
+    err = capsys.readouterr().err
+    assert "at least 2" in err and "Traceback" not in err
+    assert main(["promptiqa", "prompts", "--json"]) == 0 and capsys.readouterr().out.strip() == "[]"
