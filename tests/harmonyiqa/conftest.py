@@ -1,8 +1,7 @@
 """Shared fixtures of the HarmonyIQA tests: tiny random VLMs built offline (no download) and small images.
 
-The tiny LLaVA follows ``tests/compare2score/tiny_vlm.py``: a word-level tokenizer whose vocabulary holds
-the HarmonyIQA prompt and answer words and single digits, a CLIP vision tower of 16 px images in 8 px
-patches (4 image tokens per image), a 2-layer MLP projector and a one-layer Llama. The tiny Idefics3 has
+The tiny LLaVA is ``tests/tiny_vlm.py``'s over the HarmonyIQA prompt and answer words and single digits
+(16 px images, 4 image tokens each, LLaVA's 2-layer MLP projector, a one-layer Llama). The tiny Idefics3 has
 the architecture of the default base (SmolVLM): SigLIP-style vision encoder, pixel-shuffle connector,
 Llama text model, Idefics3 processor (4 image tokens per 32 px view; image splitting adds 2x2 tiles). The
 tiny Qwen2-VL has its vision blocks with the merger MLP as projector and its own processor (dynamic
@@ -16,62 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.tiny_vlm import TOKENS_PER_IMAGE
+from tests.tiny_vlm import build_tiny_llava as build_llava
+from tests.tiny_vlm import word_tokenizer as shared_tokenizer
+
 WORDS = ("USER ASSISTANT : Harmonized image Reference photo How well is this composite harmonized ? Judge whether "
          "the foreground matches background in colour and lighting , content looks authentic details are "
          "preserved . Give a harmonization quality score from ( bad ) to excellent given real reference The").split()
-DIGITS = [str(d) for d in range(10)]
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ message['role'] | upper }} : "
-    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image> {% else %}{{ part['text'] }} {% endif %}"
-    "{% endfor %}{% endfor %}{% if add_generation_prompt %}ASSISTANT : {% endif %}")
-IMAGE_SIZE, PATCH = 16, 8
-TOKENS_PER_IMAGE = (IMAGE_SIZE // PATCH) ** 2
+
+__all__ = ["TOKENS_PER_IMAGE"]
 
 
 def word_tokenizer(specials: list[str], extra_words: tuple[str, ...] = (), **special_tokens):
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {token: index for index, token in enumerate(specials + list(dict.fromkeys(WORDS + list(extra_words))) + DIGITS)}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation(),
-                                                  pre_tokenizers.Digits(individual_digits=True)])
-    core.add_special_tokens(specials)
-    return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", **special_tokens), vocab
+    """The shared word-level tokenizer over the HarmonyIQA prompt words (and a model's own role words)."""
+    return shared_tokenizer(WORDS + list(extra_words), specials, **special_tokens)
 
 
 def build_tiny_llava(folder: Path, seed: int = 0) -> Path:
-    import torch
-    from transformers import (
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        LlamaConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-    )
-
-    tokenizer, vocab = word_tokenizer(["<pad>", "<unk>", "<s>", "</s>", "<image>"], bos_token="<s>", eos_token="</s>",
-                                      extra_special_tokens={"image_token": "<image>"})
-    image_processor = CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE},
-                                         crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
-    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=PATCH,
-                               vision_feature_select_strategy="default", chat_template=CHAT_TEMPLATE,
-                               num_additional_image_tokens=1)
-    config = LlavaConfig(
-        vision_config=CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                       image_size=IMAGE_SIZE, patch_size=PATCH),
-        text_config=LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                                num_attention_heads=2, num_key_value_heads=2, pad_token_id=0, bos_token_id=2,
-                                eos_token_id=3),
-        image_token_id=vocab["<image>"], vision_feature_layer=-1, vision_feature_select_strategy="default")
-    torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config)
-    with torch.no_grad():  # logits of the default 0.02-std output layer stay below ~0.7 after the final norm,
-        model.lm_head.weight.normal_(0.0, 0.3)  # which would cap how far the frozen head lets stage 1 learn
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return build_llava(folder, WORDS, seed, head_std=0.3)
 
 
 IDEFICS3_TEMPLATE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -41,7 +42,7 @@ def test_sample_save_list_load_and_score_with_the_saved_prompt(store, capsys):
     assert main(["promptiqa", "load", "--name", "noise"]) == 0
     loaded = csv_out(capsys)
     assert list(loaded["score"]) == list(prompt["score"])
-    assert all(store.joinpath("data") in __import__("pathlib").Path(p).parents for p in loaded["path"])
+    assert all(store / "data" in Path(p).parents for p in loaded["path"])
 
     target = store / "target.png"
     Image.fromarray(noisy_series(2)[1]).save(target)
