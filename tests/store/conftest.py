@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +146,61 @@ def app_db(store_app):
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class VoteStreamer:
+    """Clients that vote as fast as the app answers and remember every acknowledged client id.
+
+    ``connect()`` opens one client per thread (a context manager); ``vote(client, campaign, annotator,
+    vote_id)`` asks for a pair, votes on it and returns the acknowledgement. A thread stops at its first
+    failure (the app was killed under it).
+    """
+
+    def __init__(self, campaign: str, prefix: str, connect, vote, clients: int = 3):
+        self.campaign, self.prefix, self.connect, self.vote = campaign, prefix, connect, vote
+        self.acknowledged: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.stream, args=(k,), daemon=True) for k in range(clients)]
+
+    def stream(self, index: int) -> None:
+        try:
+            with self.connect() as client:
+                while True:
+                    vote_id = f"{self.prefix}-{index}-{uuid.uuid4().hex}"
+                    ack = self.vote(client, self.campaign, f"{self.prefix}-streamer-{index}", vote_id)
+                    assert ack["status"] == "stored" and ack["client_id"] == vote_id
+                    with self.lock:
+                        self.acknowledged.append(vote_id)
+        except Exception:  # the app was killed under us: stop streaming
+            return
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged)
+
+    def kill_app_and_check(self, store_app, app_db, minimum: int) -> None:
+        """SIGKILL the app after ``minimum`` acknowledged votes, restart it, and check that every acknowledged
+        vote is stored once and at most the in-flight ones (one per thread) were stored unacknowledged."""
+        from sqlalchemy import func
+        from sqlmodel import select
+
+        from backend.store.models import Comparison
+
+        for thread in self.threads:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while self.count() < minimum and time.monotonic() < deadline:
+            time.sleep(0.02)
+        store_app.stop(kill=True)  # SIGKILL, with votes in flight
+        for thread in self.threads:
+            thread.join(timeout=60)
+        acknowledged = set(self.acknowledged)
+        assert len(acknowledged) >= minimum
+        store_app.start()
+        pattern = f"{self.prefix}-%"
+        with app_db.reading() as session:
+            kept = set(session.exec(select(Comparison.client_id).where(Comparison.client_id.like(pattern))).all())
+            rows = session.exec(select(func.count()).select_from(Comparison).where(Comparison.client_id.like(pattern))).one()
+        assert acknowledged <= kept  # every acknowledged vote survived
+        assert len(kept - acknowledged) <= len(self.threads)  # at most the ones in flight, unacknowledged
+        assert rows == len(kept)  # each stored once

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
+import contextlib
 
 import pandas as pd
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from sqlalchemy import func
 from sqlmodel import select
 
 from backend.store.models import Comparison, Rating
-from tests.store.conftest import ADMIN_PASSWORD, make_campaign, unique_name
+from tests.store.conftest import ADMIN_PASSWORD, VoteStreamer, make_campaign, unique_name
 
 pytestmark = pytest.mark.api
 
@@ -91,56 +88,18 @@ def test_admin_stats_and_export_over_http(client, app_db, campaign_files):
     assert table["client_vote_id"].tolist() == ["admin-vote"] and table["choice"].tolist() == ["right"]
 
 
-class VoteStreamer:
-    """Clients that vote as fast as the app answers and remember every acknowledged client id."""
-
-    def __init__(self, url: str, campaign: str, clients: int = 3):
-        self.url, self.campaign = url, campaign
-        self.acknowledged: list[str] = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.stream, args=(k,), daemon=True) for k in range(clients)]
-
-    def stream(self, index: int) -> None:
-        annotator = f"streamer-{index}"
-        try:
-            client = Client(self.url, verbose=False)
-            while True:
-                pair_id = client.predict(self.campaign, annotator, api_name="/next_pair")[0]
-                vote_id = f"kill-{index}-{uuid.uuid4().hex}"
-                ack = client.predict(self.campaign, annotator, pair_id, "left", vote_id, api_name="/vote")
-                assert ack["status"] == "stored" and ack["client_id"] == vote_id
-                with self.lock:
-                    self.acknowledged.append(vote_id)
-        except Exception:  # the app was killed under us: stop streaming
-            return
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.acknowledged)
+def gradio_vote(client, campaign, annotator, vote_id) -> dict:
+    pair_id = client.predict(campaign, annotator, api_name="/next_pair")[0]
+    return client.predict(campaign, annotator, pair_id, "left", vote_id, api_name="/vote")
 
 
 @pytest.mark.slow
 def test_sigkill_while_votes_stream_loses_nothing_acknowledged(store_app, app_db, campaign_files):
     name = unique_name("crash")
     make_campaign(app_db, campaign_files, name=name)
-    streamer = VoteStreamer(store_app.url, name)
-    for thread in streamer.threads:
-        thread.start()
-    deadline = time.monotonic() + 120
-    while streamer.count() < 25 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    store_app.stop(kill=True)  # SIGKILL, with votes in flight
-    for thread in streamer.threads:
-        thread.join(timeout=60)
-    acknowledged = set(streamer.acknowledged)
-    assert len(acknowledged) >= 25
-    store_app.start()
-    stored = {cid for cid in stored_client_ids(app_db) if cid.startswith("kill-")}
-    assert acknowledged <= stored  # every acknowledged vote survived
-    assert len(stored - acknowledged) <= len(streamer.threads)  # at most the ones in flight, unacknowledged
-    with app_db.reading() as session:
-        rows = session.exec(select(func.count()).select_from(Comparison).where(Comparison.client_id.like("kill-%"))).one()
-    assert rows == len(stored)
+    streamer = VoteStreamer(name, "kill", lambda: contextlib.nullcontext(Client(store_app.url, verbose=False)),
+                            gradio_vote)
+    streamer.kill_app_and_check(store_app, app_db, minimum=25)
     client = Client(store_app.url, verbose=False)  # the restarted app serves again
     pair_id = client.predict(name, "after-restart", api_name="/next_pair")[0]
     assert client.predict(name, "after-restart", pair_id, "right", "after-restart-1", api_name="/vote")["status"] == "stored"

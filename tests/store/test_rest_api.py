@@ -6,20 +6,17 @@ Face session identity (in-process), and (slow) acknowledged votes surviving a SI
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func
 from sqlmodel import select
 
 from backend.store import tokens
 from backend.store.campaigns import get_campaign
 from backend.store.models import Annotator, Comparison, Rating
-from tests.store.conftest import make_campaign, unique_name
+from tests.store.conftest import VoteStreamer, make_campaign, unique_name
 
 API = "annotate/v1"
 
@@ -208,34 +205,10 @@ def test_request_body_limits_in_process():
         assert client.get(f"/{API}/vote").status_code == 405
 
 
-class RestVoteStreamer:
-    """Clients voting through the REST routes as fast as the app answers; remember acknowledged ids."""
-
-    def __init__(self, url: str, campaign: str, clients: int = 3):
-        self.url, self.campaign = url, campaign
-        self.acknowledged: list[str] = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.stream, args=(k,), daemon=True) for k in range(clients)]
-
-    def stream(self, index: int) -> None:
-        annotator = f"rest-streamer-{index}"
-        try:
-            with httpx.Client(base_url=self.url, timeout=30) as http:
-                while True:
-                    pair_id = next_pair(http, self.campaign, annotator)["pair_id"]
-                    vote_id = f"rest-kill-{index}-{uuid.uuid4().hex}"
-                    ack = http.post(f"{API}/vote", json={"campaign": self.campaign, "annotator_id": annotator,
-                                                         "pair_id": pair_id, "choice": "left",
-                                                         "client_vote_id": vote_id}).json()
-                    assert ack["status"] == "stored" and ack["client_id"] == vote_id
-                    with self.lock:
-                        self.acknowledged.append(vote_id)
-        except Exception:  # the app was killed under us: stop streaming
-            return
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.acknowledged)
+def rest_vote(http, campaign, annotator, vote_id) -> dict:
+    pair_id = next_pair(http, campaign, annotator)["pair_id"]
+    return http.post(f"{API}/vote", json={"campaign": campaign, "annotator_id": annotator, "pair_id": pair_id,
+                                          "choice": "left", "client_vote_id": vote_id}).json()
 
 
 @pytest.mark.api
@@ -243,25 +216,8 @@ class RestVoteStreamer:
 def test_sigkill_while_rest_votes_stream_loses_nothing_acknowledged(store_app, app_db, campaign_files):
     name = unique_name("rest-crash")
     make_campaign(app_db, campaign_files, name=name)
-    streamer = RestVoteStreamer(store_app.url, name)
-    for thread in streamer.threads:
-        thread.start()
-    deadline = time.monotonic() + 120
-    while streamer.count() < 50 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    store_app.stop(kill=True)  # SIGKILL, with votes in flight
-    for thread in streamer.threads:
-        thread.join(timeout=60)
-    acknowledged = set(streamer.acknowledged)
-    assert len(acknowledged) >= 50
-    store_app.start()
-    kept = {cid for cid in stored(app_db) if cid.startswith("rest-kill-")}
-    assert acknowledged <= kept  # every acknowledged vote survived
-    assert len(kept - acknowledged) <= len(streamer.threads)  # at most the ones in flight, unacknowledged
-    with app_db.reading() as session:
-        rows = session.exec(select(func.count()).select_from(Comparison)
-                            .where(Comparison.client_id.like("rest-kill-%"))).one()
-    assert rows == len(kept)
+    streamer = VoteStreamer(name, "rest-kill", lambda: httpx.Client(base_url=store_app.url, timeout=30), rest_vote)
+    streamer.kill_app_and_check(store_app, app_db, minimum=50)
     with httpx.Client(base_url=store_app.url, timeout=30) as http:  # the restarted app serves again
         pair_id = next_pair(http, name, "after-restart")["pair_id"]
         assert http.post(f"{API}/vote", json={"campaign": name, "annotator_id": "after-restart", "pair_id": pair_id,
