@@ -64,6 +64,15 @@ def test_data_train_eval_round(photo_root, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["images"] == 9 and -1.0 <= report["with_mask"]["all"]["srcc"] <= 1.0
 
+    # the NR options of the shipped model: context statistics, no CNN features in the head, supervised attention
+    nr_weights = photo_root / "lite-nr.safetensors"
+    assert run("lite-train", "--mode", "nr", "--data", str(data), "--out", str(nr_weights), "--epochs", "1",
+               "--widths", "8", "8", "8", "8", "--hidden", "8", "--batch", "6", "--context", "--no-cnn-head",
+               "--attention-weight", "1.0") == 0
+    network, card = load_model(nr_weights)
+    assert network.config.context and not network.config.cnn_head and not network.config.full_reference
+    assert card["training"]["attention_weight"] == 1.0 and "--no-cnn-head" in card["command"]
+
 
 def test_lite_train_needs_built_data(tmp_path):
     from backend.errors import InputError

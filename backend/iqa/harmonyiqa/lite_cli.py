@@ -46,6 +46,7 @@ def _train(args: argparse.Namespace) -> int:
     card = train(args.data, out, full_reference, epochs=args.epochs, minutes=args.minutes, batch=args.batch,
                  learning_rate=args.lr, weight_decay=args.weight_decay, mask_dropout=args.mask_dropout,
                  seed=args.seed, threads=args.threads, rank_weight=args.rank_weight, widths=tuple(args.widths), hidden=args.hidden,
+                 context=args.context, cnn_head=not args.no_cnn_head, attention_weight=args.attention_weight,
                  command=_command_line(), log=lambda line: print(line, file=sys.stderr))
     print(json.dumps(card["validation"], indent=1))
     return 0
@@ -129,6 +130,12 @@ def add_lite_subcommands(subparsers) -> None:
                        help="weight of the within-composite ranking loss (0: MSE only, random batches)")
     train.add_argument("--widths", type=int, nargs="+", default=[16, 32, 48, 64], help="channels of the 4 stages")
     train.add_argument("--hidden", type=int, default=96, help="width of the MLP head")
+    train.add_argument("--context", action="store_true",
+                       help="finer attention map and explicit foreground-vs-surroundings statistics in the head")
+    train.add_argument("--no-cnn-head", action="store_true",
+                       help="the head sees only the explicit colour statistics, not the pooled CNN features")
+    train.add_argument("--attention-weight", type=float, default=0.0,
+                       help="weight of the loss that supervises the attention map with the true mask (0: none)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     train.set_defaults(func=_train)

@@ -2,7 +2,11 @@
 
 Regression of the MOS-like score (``lite_data.mos_from_fmse``) with the mean squared error on score/100,
 AdamW and a cosine learning rate, on CPU. Optionally (``rank_weight`` > 0, used for the NR model) batches
-hold whole composites and a pairwise logistic ranking loss between versions of the same composite is added. Augmentation: horizontal flips (image, reference and mask
+hold whole composites and a pairwise logistic ranking loss between versions of the same composite is added.
+Optionally (``attention_weight`` > 0) the attention map -- the model's own foreground estimate, used when no
+mask is given -- is supervised with the true mask (binary cross-entropy) on the versions whose foreground was
+changed visibly (fMSE >= ``ATTENTION_MIN_FMSE``), so that without a mask it looks where an edit is (the
+history's ``train_mse`` is the whole training loss). Augmentation: horizontal flips (image, reference and mask
 together) and **mask dropout** -- with probability ``mask_dropout`` the mask channel is zeroed and the
 "mask given" flag cleared, so the model learns to find the foreground itself and works without a mask.
 
@@ -24,6 +28,8 @@ import pandas as pd
 
 from backend.errors import InputError
 from backend.iqa.harmonyiqa.lite import INPUT_SIZE, LiteConfig
+
+ATTENTION_MIN_FMSE = 10.0
 
 
 @dataclass
@@ -92,6 +98,19 @@ def group_rank_loss(prediction, target, groups: np.ndarray, margin: float = 0.02
     return torch.nn.functional.softplus(-difference / 0.05)[valid].mean() * 0.05
 
 
+def attention_loss(logits, masks: np.ndarray, changed: np.ndarray):
+    """Binary cross-entropy between the attention logits (N, 1, h, w) and the true masks (N, S, S) area-pooled
+    to h x w, over the rows whose foreground was changed (``changed``); 0 when there is none."""
+    import torch
+
+    if not changed.any():
+        return logits.sum() * 0.0
+    keep = torch.from_numpy(changed)
+    target = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(masks.astype(np.float32))[:, None],
+                                                     logits.shape[-2:])
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits[keep], target[keep])
+
+
 def predict(network, data: Arrays, with_mask: bool, batch: int = 64) -> np.ndarray:
     """Scores of every row (eval mode, no gradient)."""
     import torch
@@ -134,7 +153,8 @@ def bucket_correlations(scores: np.ndarray, mos: np.ndarray, ratio: np.ndarray, 
 
 def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int = 30, minutes: float = 15.0,
           batch: int = 32, learning_rate: float = 2e-3, weight_decay: float = 1e-4, mask_dropout: float = 0.5,
-          seed: int = 0, threads: int = 1, rank_weight: float = 0.0, widths: tuple[int, ...] = LiteConfig.widths, hidden: int = LiteConfig.hidden,
+          seed: int = 0, threads: int = 1, rank_weight: float = 0.0, widths: tuple[int, ...] = LiteConfig.widths,
+          hidden: int = LiteConfig.hidden, context: bool = False, cnn_head: bool = True, attention_weight: float = 0.0,
           command: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one lite model (NR or FR) on ``index`` and save it to ``out`` (safetensors + JSON card)."""
     import copy
@@ -150,7 +170,8 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     table = read_index(index)
-    config = LiteConfig(full_reference=full_reference, widths=tuple(widths), hidden=hidden)
+    config = LiteConfig(full_reference=full_reference, widths=tuple(widths), hidden=hidden, context=context,
+                        cnn_head=cnn_head)
     train_data = load_arrays(table[table["split"] == "train"], config.input_size, progress=True)
     val_data = load_arrays(table[table["split"] == "validation"], config.input_size, progress=True)
     network = build_network(config)
@@ -174,10 +195,14 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
             inputs = batch_tensors(np.ascontiguousarray(images), np.ascontiguousarray(masks), flags,
                                    np.ascontiguousarray(refs) if full_reference else None)
             target = torch.from_numpy(train_data.mos[rows].astype(np.float32)) / 100.0
-            prediction = network(inputs) / 100.0
+            prediction, logits = network(inputs, return_attention=True)
+            prediction = prediction / 100.0
             loss = torch.nn.functional.mse_loss(prediction, target)
             if rank_weight > 0:
                 loss = loss + rank_weight * group_rank_loss(prediction, target, train_data.groups[rows])
+            if attention_weight > 0:
+                loss = loss + attention_weight * attention_loss(logits, np.ascontiguousarray(masks),
+                                                                train_data.fmse[rows] >= ATTENTION_MIN_FMSE)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -208,7 +233,8 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
                  "built_by": "python -m backend harmonyiqa lite-data (backend/iqa/harmonyiqa/lite_data.py)",
                  "target": "MOS-like 0-100 = lite_data.mos_from_fmse(iHarmony4 fMSE against the ground truth)"},
         "training": {"epochs_run": len(history), "selected_epoch": best[1], "batch": batch, "lr": learning_rate,
-                     "weight_decay": weight_decay, "mask_dropout": mask_dropout, "rank_weight": rank_weight, "seed": seed, "threads": threads,
+                     "weight_decay": weight_decay, "mask_dropout": mask_dropout, "rank_weight": rank_weight,
+                     "attention_weight": attention_weight, "seed": seed, "threads": threads,
                      "seconds": round(time.perf_counter() - started, 1), "history": history},
         "command": command,
         "validation": {"with_mask": correlation_table(predict(network, val_data, True), val_data),
