@@ -98,6 +98,15 @@ def score_rows(model, rows, sees_gt: bool, sees_mask: bool) -> tuple[np.ndarray,
     return np.array(scores, float), refusals, seconds, timed
 
 
+def same_images_srcc(lite: np.ndarray, other: np.ndarray, mos: np.ndarray, other_lower_better: bool) -> dict:
+    """SRCC of the lite model and of another metric against the true quality on the images both scored."""
+    from backend.scaling.correlation import srcc
+
+    both = np.isfinite(lite) & np.isfinite(other)
+    return {"lite_srcc": srcc(lite[both], mos[both]), "other_srcc": srcc(other[both], mos[both], other_lower_better),
+            "n": int(both.sum())}
+
+
 def table_line(entry: dict) -> str:
     """One printed row: SRCC overall and per bucket, KRCC/PLCC, speed, and how many images were refused."""
     from backend.harmonization.metrics import RATIO_BUCKETS
@@ -132,12 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     mos, ratio = table["mos"].to_numpy(float), table["foreground_ratio"].to_numpy(float)
     print(f"{len(rows)} images ({table['reference'].nunique()} composites) of the {args.split} split; "
           f"buckets: {np.histogram(ratio, [0, 0.05, 0.15, 1.0001])[0].tolist()}")
-    results = []
+    results, all_scores = [], {}
     for entry in entries(set(args.skip)):
         model = registry.create(entry["model"])
         card = registry.card(entry["model"])
         scores, refusals, seconds, timed = score_rows(model, rows, entry["sees_gt"], entry["sees_mask"])
         scored = np.isfinite(scores)
+        all_scores[entry["label"]] = scores
         entry.update(lower_better=card.lower_better, refused=int((~scored).sum()), refusal_examples=refusals[:3],
                      ms_per_image_mean=1000 * seconds / max(timed, 1),
                      correlations=bucket_correlations(scores[scored], mos[scored], ratio[scored], card.lower_better)
@@ -163,15 +173,21 @@ def main(argv: list[str] | None = None) -> int:
                   and not r.get("is_true_error")]
         others = [r for r in others if r["correlations"]]
         best = max(others, key=lambda r: r["correlations"]["all"]["srcc"], default=None)
+        # a metric that refused images is compared with the lite model on the same images
+        pairs = {r["label"]: same_images_srcc(all_scores[lite_label], all_scores[r["label"]], mos, r["lower_better"])
+                 for r in others}
         comparison[lite_label] = {
             "group": group, "lite_srcc": lite["correlations"]["all"]["srcc"],
             "best_classical": best["label"] if best else None,
             "best_classical_srcc": best["correlations"]["all"]["srcc"] if best else None,
-            "beats_every_classical": bool(best is None or lite["correlations"]["all"]["srcc"] > best["correlations"]["all"]["srcc"]),
+            "on_the_same_images": pairs,
+            "beats_every_classical": all(pair["lite_srcc"] > pair["other_srcc"] for pair in pairs.values()),
             "excluded": [r["label"] for r in results if r["group"] == group and r.get("is_true_error")],
         }
         print(f"{lite_label} ({group}): SRCC {comparison[lite_label]['lite_srcc']:.3f} vs best classical "
-              f"{comparison[lite_label]['best_classical']} {comparison[lite_label]['best_classical_srcc']}")
+              f"{comparison[lite_label]['best_classical']} {comparison[lite_label]['best_classical_srcc']}; "
+              "on the same images: " + ", ".join(f"{name} {pair['lite_srcc']:.3f} vs {pair['other_srcc']:.3f} "
+                                                  f"(n={pair['n']})" for name, pair in pairs.items()))
 
     write_results("harmonyiqa", {
         "data": args.data, "split": args.split, "images": len(rows), "composites": int(table["reference"].nunique()),
