@@ -71,7 +71,7 @@ def test_data_train_eval_round(photo_root, capsys):
                "--attention-weight", "1.0") == 0
     network, card = load_model(nr_weights)
     assert network.config.context and not network.config.cnn_head and not network.config.full_reference
-    assert card["training"]["attention_weight"] == 1.0 and "--no-cnn-head" in card["command"]
+    assert card["training"]["attention_weight"] == 1.0 and card["config"]["context"] and not card["config"]["cnn_head"]
 
 
 def test_lite_train_needs_built_data(tmp_path):
