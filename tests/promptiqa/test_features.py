@@ -132,3 +132,16 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
     only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
                         visual=FEATURES_DEFAULT, log=lambda text: None)
     assert only_view_0["data"]["training_images"] == 2 * 16  # view 1 has no FSIM label: left out
+
+
+def test_card_records_how_the_set_was_built(tmp_path):
+    from backend.iqa.promptiqa.train import build_record
+
+    assert build_record(tmp_path) == {}  # a set without build.json (older sets)
+    (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 7, "views": 2,
+                                                     "view_metrics": ["psnr", "ssim", "vsi", "gmsd"], "images": 3168}))
+    record = build_record(tmp_path)
+    assert record["images"] == 3168
+    assert record["command"] == f"python -m backend promptiqa build-data --out {tmp_path} --families 7 --views 2"
+    (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 3, "views": 3, "view_metrics": ["ssim"]}))
+    assert build_record(tmp_path)["command"].endswith("--families 3 --views 3 --view-metrics ssim")

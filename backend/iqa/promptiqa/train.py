@@ -59,6 +59,24 @@ def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generato
     return prompt, rng.choice(rest, size=targets, replace=False)
 
 
+def build_record(data_dir: str | Path) -> dict:
+    """How the set in ``data_dir`` was built (its ``build.json``) and the command that rebuilds it; empty if unknown."""
+    from backend.iqa.promptiqa.data import VIEW_METRICS
+
+    path = Path(data_dir) / "build.json"
+    if not path.is_file():
+        return {}
+    build = json.loads(path.read_text())
+    command = f"python -m backend promptiqa build-data --out {data_dir}"
+    if "families_per_photo" in build:
+        command += f" --families {build['families_per_photo']}"
+    if "views" in build:
+        command += f" --views {build['views']}"
+    if build.get("view_metrics") and tuple(build["view_metrics"]) != tuple(VIEW_METRICS):
+        command += f" --view-metrics {','.join(build['view_metrics'])}"
+    return {**build, "command": command}
+
+
 def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
           learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
@@ -169,7 +187,8 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
                  "photos": {k: int(v) for k, v in counts.items()},
                  "builder": "backend.iqa.promptiqa.data (photos of backend.data.photos, distortions of "
                             "backend.data.distortions, labels by the registry's pyiqa metrics)",
-                 "train_requirements": list(train_requirements), "held_out_requirements": list(held_out)},
+                 "train_requirements": list(train_requirements), "held_out_requirements": list(held_out),
+                 "build": build_record(data_dir)},
         "training": {"steps": done, "planned_steps": steps, "images_per_step": pool_size, "groups": groups,
                      "targets": targets,
                      "prompt_sizes": "3..10", "learning_rate": learning_rate, "mix_rate": mix_rate,
