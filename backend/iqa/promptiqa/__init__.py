@@ -4,7 +4,9 @@ A person shows the model n images with the score they would give each (an ISPP);
 images by that requirement, without fine-tuning. Parts (each a small module):
 
 - ``model``: the network of Sec. 3.2 (ISP features, prompt encoder, ISPP fusion, image-prompt fusion,
-  regression) with a configurable visual encoder: ``compact`` CNN (embedded default) or ``monet`` (paper).
+  regression) with a configurable visual encoder: ``features`` (fixed quality statistics + MLP, the shipped
+  embedded model), ``compact`` CNN, or ``monet`` (paper).
+- ``features``: the no-reference quality statistics of the ``features`` encoder.
 - ``monet``: the paper's MoNet visual encoder on a timm ViT-B/8; ``hub``: the authors' checkpoint, mapped.
 - ``prompts``: validation, normalisation to [0, 1] and back, interval / random ISP sampling, prompt hash.
 - ``scorer``: batched scoring with requirement tokens cached per prompt; registry protocol.

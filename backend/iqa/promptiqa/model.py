@@ -3,11 +3,12 @@
 Parts, with the paper's names (and the public code's attribute they correspond to):
 
 * visual encoder V (``visual``): image -> one M = 128-d token. Two encoders:
-  - ``compact`` (embedded default, trained here): a small CNN on 128x128 inputs -- a 4x4 stride-4 stem
+  - ``compact`` (trained here; the first shipped encoder, superseded by ``features``): a small CNN on 128x128 inputs -- a 4x4 stride-4 stem
     (sees every pixel, so it can learn the high-pass filters that reveal noise, blur and blocking),
     one strided 3x3 convolution per further stage, all with batch norm, mean and standard-deviation pooling of every stage, and a
     linear projection to 128. A departure from the paper (which uses MoNet on a ViT-B/8) for CPU cost.
-  - ``features`` (trained here; chosen over ``compact`` by validation SRCC, see the card): the fixed
+  - ``features`` (the shipped embedded encoder, trained here; held-out SRCC far above ``compact``'s, see
+    ``assets/promptiqa/features/card.json``): the fixed
     no-reference statistics of ``backend.iqa.promptiqa.features`` (MSCN / NSS at three scales, sharpness,
     noise, blockiness, colour, brightness, spectrum) on 176x176 inputs, standardised by the training
     set's mean and spread (buffers saved with the weights), then a trainable MLP (statistics -> hidden,

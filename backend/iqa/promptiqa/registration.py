@@ -1,6 +1,7 @@
 """Registry cards of PromptIQA (paper 004): no-reference models that score by an image-score-pair prompt.
 
-* ``promptiqa``: the embedded network (compact CNN encoder, trained here; shipped weights).
+* ``promptiqa``: the embedded network (visual encoder: fixed no-reference quality statistics + a trained MLP,
+  ``model.build_feature_encoder``; trained here; shipped weights, card in ``assets/promptiqa/features``).
 * ``promptiqa-vitb8``: the authors' ViT-B/8 + MoNet checkpoint from the hub (``backend.iqa.promptiqa.hub``).
 
 Both have ``needs_prompt=True``: ``score(image, prompt=Prompt)``; scores are in the prompt's own scale,
@@ -16,11 +17,11 @@ PAPER = "004 PromptIQA (Chen et al., ECCV 2024)"
 RANGE_TEXT = "the prompt's own scale (within its lowest and highest score)"
 
 
-def _compact(weights_dir=None):
+def _embedded(weights_dir=None):
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
-    from backend.iqa.promptiqa.weights import load_compact
+    from backend.iqa.promptiqa.weights import load_embedded
 
-    network, info = load_compact(weights_dir)
+    network, info = load_embedded(weights_dir)
     size = info.get("config", {}).get("visual", {}).get("input_size", 128)
     return PromptIQAScorer(network, size, card=_CARDS["promptiqa"], info=info)
 
@@ -47,9 +48,9 @@ def _register() -> None:
     from backend.iqa.promptiqa.weights import SHIPPED
 
     cards = (
-        (ModelCard("promptiqa", "iqa-nr", "PromptIQA: scores by your image-score prompt (compact encoder trained here).",
+        (ModelCard("promptiqa", "iqa-nr", "PromptIQA: scores by your image-score prompt (quality-statistics encoder trained here).",
                    paper=PAPER, needs_prompt=True, shipped_weights=(SHIPPED,),
-                   extra={"range_text": RANGE_TEXT}), _compact, None),
+                   extra={"range_text": RANGE_TEXT}), _embedded, None),
         (ModelCard("promptiqa-vitb8", "iqa-nr", "PromptIQA with the authors' ViT-B/8 MoNet checkpoint (hub).",
                    paper=PAPER, needs_prompt=True, hub_weights=AUTHORS, extra={"range_text": RANGE_TEXT}),
          _authors, _authors_status),

@@ -16,9 +16,9 @@ def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5
     from backend.iqa.promptiqa.data import load_dataset
     from backend.iqa.promptiqa.evaluate import evaluate, headline, summarise
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
-    from backend.iqa.promptiqa.weights import load_compact
+    from backend.iqa.promptiqa.weights import load_embedded
 
-    network, card = load_compact(weights_dir)
+    network, card = load_embedded(weights_dir)
     data = card.get("data", {})
     held_out = tuple(data.get("held_out_requirements", DEFAULT_HELD_OUT))
     trained = tuple(data.get("train_requirements", DEFAULT_TRAIN))

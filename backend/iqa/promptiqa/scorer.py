@@ -1,7 +1,8 @@
 """Scoring images under a prompt (paper 004 Eq. 2): S = R(FM_IP(V(I), F_AC)), with F_AC cached per prompt.
 
-:class:`PromptIQAScorer` wraps a network (embedded compact or the authors' ViT-B/8). Images are resized to
-the encoder's square input (128 px compact, area filter down / cubic up; the public code resizes to
+:class:`PromptIQAScorer` wraps a network (the embedded one of ``weights`` or the authors' ViT-B/8). Images are
+resized to the encoder's square input (176 px for the shipped ``features`` encoder, 128 px compact; area
+filter down / cubic up; the public code resizes to
 224x224), encoded in batches, and fused with the prompt's requirement tokens F_AC. F_AC depends only on
 the prompt, so it is computed once and cached by the prompt's hash (``Prompt.key``, LRU of
 ``cache_size``); scores come back in the prompt's scale (``prompts`` module docstring).

@@ -1,8 +1,9 @@
-"""Shipped weights of the embedded PromptIQA: ``assets/promptiqa/compact/{model.safetensors, card.json}``.
+"""Shipped weights of the embedded PromptIQA: ``assets/promptiqa/features/{model.safetensors, card.json}``.
 
-The card says which encoder config the weights belong to, the data, the training command and the measured
-results; :func:`load_compact` rebuilds the network from it (paper 004 Sec. 3.2 with the compact encoder of
-``model``).
+The card says which encoder config the weights belong to (the ``features`` encoder of ``model``: fixed
+quality statistics + trained MLP), the data, the training command and the measured results;
+:func:`load_embedded` rebuilds the network from it (paper 004 Sec. 3.2 with that encoder). Any other
+weights folder written by ``train`` (e.g. a ``compact`` CNN) loads the same way from its own card.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from pathlib import Path
 from backend.errors import ModelUnavailableError
 from backend.registry import ASSETS_DIR
 
-DEFAULT_WEIGHTS = ASSETS_DIR / "promptiqa" / "compact"
+DEFAULT_WEIGHTS = ASSETS_DIR / "promptiqa" / "features"
 WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
-SHIPPED = "promptiqa/compact/model.safetensors"
+SHIPPED = "promptiqa/features/model.safetensors"
 
 
 def read_card(folder: str | Path | None = None) -> dict:
@@ -23,7 +24,7 @@ def read_card(folder: str | Path | None = None) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def load_compact(folder: str | Path | None = None):
+def load_embedded(folder: str | Path | None = None):
     """The trained network (eval mode) and its card."""
     from safetensors.torch import load_file
 
