@@ -10,6 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.timing import best_seconds
+
+__all__ = ["RESULTS_DIR", "best_seconds", "best_seconds_interleaved", "machine", "photo_pair", "write_results"]
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -20,18 +24,6 @@ def machine() -> dict:
 
     return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
             "torch": torch.__version__, "platform": platform.platform()}
-
-
-def best_seconds(function: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
-    """Best-of-``repeats`` wall time of ``function`` after ``warmup`` calls (robust to noise on 2 cores)."""
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def best_seconds_interleaved(functions: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:

@@ -111,6 +111,17 @@ def make_campaign(db, files: dict[str, Path], name: str = "study", kind: str = "
 ADMIN_PASSWORD = "store-test-admin"
 
 
+@pytest.fixture
+def cli_database(database_url, tmp_path, monkeypatch):
+    """The default database of the CLI (and services called without ``db``) pointed at this test's store."""
+    from backend.store.db import close_default_databases
+
+    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
+    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "cli-data"))
+    yield database_url
+    close_default_databases()
+
+
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_app(request, tmp_path_factory):
     """The real app (``python app.py``) on SQLite or on PostgreSQL (own schema), admin section enabled.

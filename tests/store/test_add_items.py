@@ -11,7 +11,6 @@ from sqlmodel import select
 from backend.cli import main
 from backend.errors import InputError
 from backend.store.campaigns import get_campaign
-from backend.store.db import close_default_databases
 from backend.store.items import NewItem, add_items, add_items_from_manifest, harmonized_items
 from backend.store.models import Item
 from tests.conftest import sample_photo
@@ -102,14 +101,6 @@ def test_add_items_from_manifest_and_harmonized_items(db, campaign_files, tmp_pa
     assert items[1].composite is not None and items[0].composite is None and items[0].reference is not None
     with pytest.raises(InputError, match="press Harmonize first"):
         harmonized_items(None, [])
-
-
-@pytest.fixture
-def cli_database(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "cli-data"))
-    yield database_url
-    close_default_databases()
 
 
 def test_cli_campaign_add(cli_database, campaign_files, tmp_path, capsys):

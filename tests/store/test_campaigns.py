@@ -21,7 +21,6 @@ from backend.store.campaigns import (
     create_campaign_from_archive,
     get_campaign,
 )
-from backend.store.db import close_default_databases
 from backend.store.export import answers_table, campaign_stats, export_campaign
 from tests.conftest import REPO
 from tests.store.conftest import METHODS, PHOTOS, make_campaign
@@ -132,14 +131,6 @@ def test_export_csv_and_parquet_and_stats(db, campaign_files, tmp_path):
     stats = campaign_stats("study", db)
     assert stats["answers"] == 4 and stats["annotators"] == 2 and stats["choices"] == {"left": 2, "right": 1, "tie": 1}
     assert sum(stats["wins_by_method"].values()) == 3 and stats["items"] == 12 and stats["groups"] == 3
-
-
-@pytest.fixture
-def cli_database(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "cli-data"))
-    yield database_url
-    close_default_databases()
 
 
 def test_cli_create_stats_export_and_errors(cli_database, campaign_files, tmp_path, capsys):

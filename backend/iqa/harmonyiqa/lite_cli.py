@@ -67,22 +67,13 @@ def _eval(args: argparse.Namespace) -> int:
 
 def record_in_card(weights: str, report: dict, card, command: str) -> None:
     """Add the held-out correlations and the speed (best of 10 on a 256 px photo) to the weights' JSON card."""
-    import time
     from pathlib import Path
 
     import numpy as np
 
     from backend.data.photos import skimage_photos
     from backend.iqa.harmonyiqa.lite import LiteScorer
-
-    def best_seconds(function, repeats: int) -> float:
-        function()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        return min(times)
+    from backend.timing import best_seconds
 
     scorer = LiteScorer(card, weights, threads=report.get("threads", 1))
     image = skimage_photos(max_side=256)["chelsea"]
