@@ -16,9 +16,11 @@ from backend.iqa.harmonyiqa.lite_data import interpolate
 from backend.scaling.correlation import srcc
 
 # Measured on this set with the shipped weights (see the JSON cards): SRCC against -fMSE. The NR model
-# without a mask is close to chance here (as on the test split, 0.165): it cannot find the edited region.
-MEASURED = {("harmonyiqa-lite-nr", False): 0.014, ("harmonyiqa-lite-nr", True): 0.199,
-            ("harmonyiqa-lite-fr", False): 0.975, ("harmonyiqa-lite-fr", True): 0.975}
+# without a mask is close to chance here (0.014; 0.165 on the 900-image test split of the benchmark): it
+# cannot find the edited region, so a floor on 12 images would be a test that cannot fail -- it is left
+# out, and benchmarks/harmonyiqa.py reports it.
+MEASURED = {("harmonyiqa-lite-nr", True): 0.199, ("harmonyiqa-lite-fr", False): 0.975,
+            ("harmonyiqa-lite-fr", True): 0.975}
 MARGIN = 0.15
 
 
