@@ -92,9 +92,7 @@ def score(prompt_images, prompt_scores, images, model, progress=gr.Progress()):
 @user_errors
 def sample(csv_file, csv_images, campaign, n, strategy, seed):
     """n ISPs by interval or random sampling from a scored CSV (path,score) or a rating campaign's MOS."""
-    import pandas as pd
-
-    from backend.iqa.promptiqa.service import campaign_table, read_scored_csv, sample_prompt
+    from backend.iqa.promptiqa.service import campaign_table, prompt_from_table, read_scored_csv, sample_rows
 
     csv_paths = file_paths(csv_file)
     if csv_paths:
@@ -105,15 +103,9 @@ def sample(csv_file, csv_images, campaign, n, strategy, seed):
         table = campaign_table(campaign)
     else:
         raise InputError("Nothing to sample from; upload a scored CSV (path,score) or choose a rating campaign.")
-    prompt = sample_prompt(pd.DataFrame(table), int(n), strategy, int(seed or 0))
-    chosen = sample_source_paths(table, prompt)
-    return chosen, _score_text(prompt.scores), _gallery(prompt)
-
-
-def sample_source_paths(table, prompt) -> list[str]:
-    """The files of the sampled rows (in prompt order), matched by file name."""
-    by_name = {Path(p).name: p for p in table["path"]}
-    return [by_name[name] for name in prompt.names]
+    rows = sample_rows(table, int(n), strategy, int(seed or 0))
+    prompt = prompt_from_table(rows)
+    return list(rows["path"]), _score_text(prompt.scores), _gallery(prompt)
 
 
 @user_errors

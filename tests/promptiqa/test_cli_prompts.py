@@ -59,3 +59,15 @@ def test_unknown_saved_prompt_and_too_few_pairs_are_clear_errors(store, capsys):
     err = capsys.readouterr().err
     assert "at least 2" in err and "Traceback" not in err
     assert main(["promptiqa", "prompts", "--json"]) == 0 and capsys.readouterr().out.strip() == "[]"
+
+
+def test_tab_sampling_returns_the_sampled_files_even_when_names_repeat(tmp_path):
+    """The PromptIQA tab's "sample" action gives the chosen rows' own files (two folders hold a 'p0.png')."""
+    from ui.promptiqa import sample
+
+    low, high = write_prompt(tmp_path / "a", [1]), write_prompt(tmp_path / "b", [9], noisy_series(2)[1:])
+    scored = tmp_path / "scored.csv"
+    scored.write_text(f"path,score\n{low.parent / 'p0.png'},1\n{high.parent / 'p0.png'},9\n")
+    paths, scores, gallery = sample(str(scored), None, None, 2, "interval", 0)
+    assert paths == [str(low.parent / "p0.png"), str(high.parent / "p0.png")]
+    assert len(gallery) == 2 and scores == "1, 9"

@@ -21,7 +21,6 @@ import argparse
 import json
 import shlex
 import sys
-from pathlib import Path
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -49,14 +48,12 @@ def _write_table(table, out: str | None) -> None:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from backend.iqa.promptiqa.service import campaign_table, read_scored_csv, sample_prompt
+    from backend.iqa.promptiqa.service import campaign_table, prompt_from_table, read_scored_csv, sample_rows
 
     table = read_scored_csv(args.source) if args.source else campaign_table(args.campaign)
-    prompt = sample_prompt(pd.DataFrame(table), args.n, args.strategy, args.seed)
-    by_name = {Path(p).name: p for p in table["path"]}
-    _write_table(pd.DataFrame({"path": [by_name[n] for n in prompt.names], "score": prompt.scores}), args.out)
+    rows = sample_rows(table, args.n, args.strategy, args.seed)
+    prompt_from_table(rows)  # the checks scoring makes: at least 2 pairs, scores not all equal, readable images
+    _write_table(rows[["path", "score"]], args.out)
     return 0
 
 

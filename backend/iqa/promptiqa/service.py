@@ -50,13 +50,19 @@ def prompt_from_csv(csv_path: str | Path) -> Prompt:
     return prompt_from_table(read_scored_csv(csv_path))
 
 
-def sample_prompt(table: pd.DataFrame, n: int, strategy: str = "interval", seed: int = 0) -> Prompt:
-    """n ISPs sampled from a scored table (``path``, ``score``) by interval or random sampling."""
+def sample_rows(table: pd.DataFrame, n: int, strategy: str = "interval", seed: int = 0) -> pd.DataFrame:
+    """The n rows (ISPs, in prompt order) of a scored table (``path``, ``score``) chosen by interval or random
+    sampling; rows without a finite score are never chosen."""
     scores = pd.to_numeric(table["score"], errors="coerce").to_numpy(np.float64)
     keep = np.isfinite(scores)
-    table = table[keep].reset_index(drop=True)
+    table = pd.DataFrame(table)[keep].reset_index(drop=True)
     chosen = sample_indices(scores[keep], int(n), strategy, np.random.default_rng(seed))
-    return prompt_from_table(table.iloc[chosen])
+    return table.iloc[chosen].reset_index(drop=True)
+
+
+def sample_prompt(table: pd.DataFrame, n: int, strategy: str = "interval", seed: int = 0) -> Prompt:
+    """n ISPs sampled from a scored table (``path``, ``score``) by interval or random sampling."""
+    return prompt_from_table(sample_rows(table, n, strategy, seed))
 
 
 def campaign_table(name: str, db=None) -> pd.DataFrame:
