@@ -134,13 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from backend import registry
+    from backend.harmonization.metrics import RATIO_BUCKETS
     from backend.iqa.harmonyiqa.lite_train import bucket_correlations
 
     torch.set_num_threads(args.threads)
     table, rows = load_rows(args.data, args.split, args.limit)
     mos, ratio = table["mos"].to_numpy(float), table["foreground_ratio"].to_numpy(float)
     print(f"{len(rows)} images ({table['reference'].nunique()} composites) of the {args.split} split; "
-          f"buckets: {np.histogram(ratio, [0, 0.05, 0.15, 1.0001])[0].tolist()}")
+          "buckets: " + ", ".join(f"{label} {int(((ratio >= low) & (ratio < high)).sum())}"
+                                  for label, low, high in RATIO_BUCKETS))
     results, all_scores = [], {}
     for entry in entries(set(args.skip)):
         model = registry.create(entry["model"])
