@@ -107,7 +107,9 @@ def _plcc_details(x, y, logistic: bool = True, start=None) -> tuple[float, str, 
     params = fit_logistic(x, y, start) if logistic else None
     mapped = x if params is None else logistic_4(x, *params)
     mapping = "logistic" if params is not None else "linear"
-    return float(stats.pearsonr(mapped, y)[0]), mapping, params
+    with warnings.catch_warnings():  # exactly constant inputs are handled above; nearly constant ones are valid
+        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+        return float(stats.pearsonr(mapped, y)[0]), mapping, params
 
 
 def correlations(prediction, mos, lower_better: bool = False) -> dict:
