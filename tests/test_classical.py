@@ -10,7 +10,7 @@ from backend import registry
 from backend.errors import InputError
 from tests.conftest import noisy, sample_photo
 
-FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif")
+FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim")
 NO_REFERENCE = ("piqe", "entropy")
 
 

@@ -33,6 +33,8 @@ _METRICS: tuple[tuple[str, str, bool, str, str], ...] = (
     ("vsi", "iqa-fr", False, "0, ~1", "Visual saliency-induced index (Zhang et al. 2014)."),
     ("gmsd", "iqa-fr", True, "0, ~1", "Gradient magnitude similarity deviation (Xue et al. 2014)."),
     ("vif", "iqa-fr", False, "0, ~1", "Visual information fidelity (Sheikh & Bovik 2006)."),
+    ("nlpd", "iqa-fr", True, "0, 1", "Normalized Laplacian pyramid distance (Laparra et al. 2016)."),
+    ("cw_ssim", "iqa-fr", False, "0, 1", "Complex wavelet SSIM (Sampat et al. 2009)."),
     ("piqe", "iqa-nr", True, "0, 100", "Perception-based image quality evaluator (Venkatanath et al. 2015)."),
     ("entropy", "iqa-nr", False, "0, 8", "Shannon entropy of the gray-level histogram (bits)."),
     ("niqe", "iqa-nr", True, "~0, ~100", "Natural image quality evaluator (Mittal et al. 2013)."),

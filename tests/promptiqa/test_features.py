@@ -16,7 +16,16 @@ import pytest
 import torch
 
 from backend.errors import InputError
-from backend.iqa.promptiqa.data import CROP, crop_square, crop_view, distorted_versions, load_dataset
+from backend.iqa.promptiqa.data import (
+    CROP,
+    METRICS,
+    REQUIREMENTS,
+    VIEW_METRICS,
+    crop_square,
+    crop_view,
+    distorted_versions,
+    load_dataset,
+)
 from backend.iqa.promptiqa.features import COUNT, FEATURE_NAMES, quality_statistics, statistics_of
 from backend.iqa.promptiqa.model import FEATURES_DEFAULT, build_network
 from tests.conftest import sample_photo
@@ -87,9 +96,9 @@ def tiny_set(tmp_path_factory):
             for family, level, image in distorted_versions(base, f"{name}{view}", ("gaussian_blur", "gaussian_noise", "jpeg")):
                 images.append(image)
                 row = {"photo": name, "view": view, "split": splits[name], "family": family, "level": level}
-                for k, metric in enumerate(("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd")):
+                for k, metric in enumerate(METRICS):
                     made_up = 40.0 - (6 + k) * level + rng.random()
-                    row[metric] = made_up if view == 0 or metric in ("psnr", "ssim", "vsi", "gmsd") else np.nan
+                    row[metric] = made_up if view == 0 or metric in VIEW_METRICS else np.nan
                 rows.append(row)
     np.save(folder / "images.npy", np.stack(images))
     pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
@@ -126,7 +135,7 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
     np.testing.assert_allclose(np.load(cached)[:3], statistics_of(list(stored[:3])), rtol=1e-5, atol=1e-6)
     card = evaluate_and_record(out, tiny_set, rounds=1)
     table = pd.DataFrame(card["results"]["table"])
-    assert set(table["requirement"]) == {"fsim", "ms_ssim", "psnr", "ssim", "vsi", "gmsd", "level"}
+    assert set(table["requirement"]) == set(REQUIREMENTS)
     assert card["results"]["validation_headline"]["n"] == 10
     assert json.loads((out / "card.json").read_text())["results"]["headline"]["n"] == 10
     only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
@@ -139,9 +148,35 @@ def test_card_records_how_the_set_was_built(tmp_path):
 
     assert build_record(tmp_path) == {}  # a set without build.json (older sets)
     (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 7, "views": 2,
-                                                     "view_metrics": ["psnr", "ssim", "vsi", "gmsd"], "images": 3168}))
+                                                     "view_metrics": list(VIEW_METRICS), "images": 3168}))
     record = build_record(tmp_path)
     assert record["images"] == 3168
     assert record["command"] == f"python -m backend promptiqa build-data --out {tmp_path} --families 7 --views 2"
     (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 3, "views": 3, "view_metrics": ["ssim"]}))
     assert build_record(tmp_path)["command"].endswith("--families 3 --views 3 --view-metrics ssim")
+
+
+def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set, tmp_path):
+    """Checks every 4 steps and at the end; the saved weights are the chosen checkpoint's: re-checking them
+    gives the recorded figure, which is the best of the history."""
+    from backend.iqa.promptiqa.train import train, validation_check, validation_encoder
+    from backend.iqa.promptiqa.weights import load_embedded
+
+    out = tmp_path / "selected"
+    card = train(tiny_set, out, steps=10, pool_size=40, groups=4, targets=3, threads=1, visual=FEATURES_DEFAULT,
+                 learning_rate=3e-3, validate_every=4, log=lambda text: None)
+    selection = card["checkpoint_selection"]
+    assert [entry["step"] for entry in selection["history"]] == [4, 8, 10]
+    figures = [entry["validation_srcc"]["train_requirements"] for entry in selection["history"]]
+    assert selection["selected_value"] == max(figures)
+    assert selection["selected_step"] == selection["history"][figures.index(max(figures))]["step"]
+    network, _ = load_embedded(out)
+    stored, table = load_dataset(tiny_set, size=None)
+    statistics = torch.from_numpy(np.load(tiny_set / "statistics.npy"))
+    from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
+
+    again = validation_encoder(network, stored, statistics, table)(
+        lambda scorer, features: validation_check(scorer, features, table, DEFAULT_TRAIN, DEFAULT_HELD_OUT))
+    assert again["train_requirements"] == pytest.approx(selection["selected_value"], abs=1e-4)
+    with pytest.raises(InputError, match="Select checkpoints"):
+        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, select_on="test", log=lambda text: None)

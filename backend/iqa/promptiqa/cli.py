@@ -110,7 +110,8 @@ def _train(args: argparse.Namespace) -> int:
     card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
                  seed=args.seed, threads=args.threads, command=command, init=args.init, visual=visual,
                  groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
-                 weight_decay=args.weight_decay)
+                 weight_decay=args.weight_decay, validate_every=args.validate_every,
+                 select_on=f"{args.select_on.replace('-', '_')}_requirements")
     if not args.skip_eval:
         from backend.iqa.promptiqa.report import evaluate_and_record
 
@@ -179,7 +180,7 @@ def add_parsers(subparsers) -> None:
     build.add_argument("--views", type=int, default=1,
                        help="views per photo: 1 = the whole photo; 2-4 add closer crops (backend.iqa.promptiqa.data)")
     build.add_argument("--view-metrics", help="comma-separated metrics that label views 1.. (default: the "
-                       "training metrics psnr,ssim,vsi,gmsd; view 0 gets every metric)")
+                       "training metrics, VIEW_METRICS of backend.iqa.promptiqa.data; view 0 gets every metric)")
     build.set_defaults(func=_build)
 
     train = actions.add_parser("train", help="mixed training on synthetic requirements (RS/RF of Eq. 4)")
@@ -204,6 +205,10 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--pool", type=int, default=128, help="images drawn per step (prompts and targets come from them)")
     train.add_argument("--mix-rate", type=float, default=0.3, help="share of groups whose requirement mixes two")
     train.add_argument("--weight-decay", type=float, default=1e-4)
+    train.add_argument("--validate-every", type=int, default=500,
+                       help="steps between checks on the validation photos; the best checkpoint is kept (0: off)")
+    train.add_argument("--select-on", choices=("train", "held-out"), default="train",
+                       help="requirements whose validation SRCC chooses the checkpoint (train keeps held-out unseen)")
     train.set_defaults(func=_train)
 
     evaluate = actions.add_parser("eval", help="SRCC/PLCC on held-out photos and requirements (n, sampling, inversion)")

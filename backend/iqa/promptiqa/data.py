@@ -7,7 +7,8 @@ Table 3 makes its test requirements: real photos (``backend.data.photos``, with 
 distorted at graded levels (``backend.data.distortions``) and every image is labelled by
 
 * the registry's pyiqa full-reference metrics against its pristine photo: ``psnr``, ``ssim``,
-  ``ms_ssim``, ``fsim``, ``vsi`` (higher is better, MOS-like) and ``gmsd`` (lower is better, DMOS-like);
+  ``ms_ssim``, ``fsim``, ``vsi``, ``vif``, ``cw_ssim`` (higher is better, MOS-like) and ``gmsd``, ``nlpd``
+  (lower is better, DMOS-like);
 * the distortion level 0..5 (``level``; higher is worse, DMOS-like).
 
 Each column is one requirement. Labels keep their own direction and are min-max normalised to [0, 1]
@@ -50,11 +51,11 @@ from backend.errors import InputError
 
 CROP = 176
 INPUT_SIZE = 128
-METRICS = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd")
+METRICS = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim")
 REQUIREMENTS = (*METRICS, "level")
-LOWER_BETTER = {"gmsd": True, "level": True}
+LOWER_BETTER = {"gmsd": True, "nlpd": True, "level": True}
 VIEW_SCALES = (1.0, 1.7, 2.6, 3.6)
-VIEW_METRICS = ("psnr", "ssim", "vsi", "gmsd")  # the default training metrics (``requirements.DEFAULT_TRAIN``)
+VIEW_METRICS = ("psnr", "ssim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim")  # the default training metrics (``requirements.DEFAULT_TRAIN``)
 DEFAULT_DIR = Path("data") / "promptiqa"
 IMAGES_FILE, LABELS_FILE = "images.npy", "labels.csv"
 

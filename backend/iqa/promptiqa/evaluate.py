@@ -39,20 +39,38 @@ def _normalise(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / (values.max() - values.min())
 
 
+def evaluation_rows(table: pd.DataFrame, targets: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """(prompt rows, target rows): view 0 of the ``train`` photos and of the ``targets`` photos."""
+    whole = table["view"].to_numpy() == 0 if "view" in table else np.ones(len(table), bool)
+    train_rows = np.flatnonzero((table["split"].to_numpy() == "train") & whole)
+    return train_rows, np.flatnonzero((table["split"].to_numpy() == targets) & whole)
+
+
+def noise_images(shape: tuple[int, ...], count: int, seed: int = 0) -> list[np.ndarray]:
+    """The "random images" control's prompt images: uniform RGB noise."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(count)]
+
+
 def evaluate(scorer, images: np.ndarray, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
              random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
     """One row per (requirement, n, prompt kind) with SRCC / PLCC on the ``targets`` photos (view 0)."""
+    train_rows, test_rows = evaluation_rows(table, targets)
+    features = (scorer.image_features(list(images[train_rows])), scorer.image_features(list(images[test_rows])),
+                scorer.image_features(noise_images(images.shape[1:], max(sizes), seed)))
+    return evaluate_features(scorer, features, table, requirements, held_out, sizes, random_rounds, seed, progress,
+                             targets)
+
+
+def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
+                      random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
+    """:func:`evaluate` on encoded images: ``features`` = (prompt rows', target rows', noise images') V(I),
+    rows as :func:`evaluation_rows` gives them (training encodes its cached statistics once per check)."""
     from backend.iqa.promptiqa.prompts import sample_indices
 
     torch = scorer._torch
-    whole = table["view"].to_numpy() == 0 if "view" in table else np.ones(len(table), bool)
-    train_rows = np.flatnonzero((table["split"].to_numpy() == "train") & whole)
-    test_rows = np.flatnonzero((table["split"].to_numpy() == targets) & whole)
-    train_features = scorer.image_features(list(images[train_rows]))
-    test_features = scorer.image_features(list(images[test_rows]))
-    rng = np.random.default_rng(seed)
-    noise = [rng.integers(0, 256, images.shape[1:], dtype=np.uint8) for _ in range(max(sizes))]
-    noise_features = scorer.image_features(noise)
+    train_rows, test_rows = evaluation_rows(table, targets)
+    train_features, test_features, noise_features = features
     rows = []
 
     def record(requirement, n, kind, predicted, truth, round_index=0):

@@ -1,8 +1,8 @@
 """Requirement labels of the built set (paper 004 Sec. 4.1 C and Eq. 4, applied to ``data``'s columns).
 
 A requirement is one label column of ``labels.csv`` (``psnr``, ``ssim``, ``ms_ssim``, ``fsim``, ``vsi``,
-``gmsd``, ``level``). Labels keep their natural direction (``gmsd`` and ``level`` are DMOS-like: higher
-is worse), PSNR is capped at 50 dB (pyiqa reports 80 dB for identical images, which would squash every
+``gmsd``, ``vif``, ``nlpd``, ``cw_ssim``, ``level``). Labels keep their natural direction (``gmsd``, ``nlpd``
+and ``level`` are DMOS-like: higher is worse), PSNR is capped at 50 dB (pyiqa reports 80 dB for identical images, which would squash every
 other value), and each column is min-max normalised onto [0, 1] with the minimum and maximum of the
 *training* rows (Sec. 4.1 C), so held-out rows use the training scale.
 
@@ -10,7 +10,7 @@ Training augmentations (Eq. 4), applied to the n prompt scores and the targets o
 random scaling ``f_RS(S) = S / max(S)`` with probability 0.5 and random flipping ``f_RF(S) = alpha - S``
 (alpha = 1) with probability 0.1.
 
-Mixtures (a departure from the paper, which has 12 human-rated data sets to mix and we have 5 training
+Mixtures (a departure from the paper, which has 12 human-rated data sets to mix and we have 8 training
 columns): with probability ``mix_rate`` a group's requirement is a random convex combination of two
 training columns, both first oriented MOS-like, so that the model meets more requirements than columns.
 """
@@ -23,7 +23,7 @@ import pandas as pd
 from backend.iqa.promptiqa.data import LOWER_BETTER, REQUIREMENTS
 
 PSNR_CAP = 50.0
-DEFAULT_TRAIN = ("psnr", "ssim", "vsi", "gmsd", "level")
+DEFAULT_TRAIN = ("psnr", "ssim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim", "level")
 DEFAULT_HELD_OUT = ("fsim", "ms_ssim")
 
 

@@ -17,6 +17,13 @@ statistics are flip-invariant except for the phase of JPEG's 8x8 grid, which a f
 pool is larger since an image costs almost nothing. Training rows are the ``train`` photos, every view
 (``data``); rows without a label of a training requirement are left out.
 
+Checkpoint selection (``validate_every`` steps, and at the end): the current weights score the
+*validation* photos under prompts from the training photos (``evaluate.evaluate_features``; interval and
+random prompts, n = 5 and 10) and the best checkpoint is kept. By default the figure is the mean SRCC
+over the *training* requirements, so the held-out requirements stay unseen by every choice made in
+training (``select_on="held_out_requirements"`` is there for experiments; the card says which was used).
+Both figures are recorded at every check.
+
 Batch norm sees every image of a step in one encoder pass. The trained weights go to
 ``model.safetensors`` with ``card.json`` (config, data, command, training time, then the evaluation of
 ``evaluate`` on held-out photos and requirements).
@@ -77,11 +84,60 @@ def build_record(data_dir: str | Path) -> dict:
     return {**build, "command": command}
 
 
+SELECTION_SIZES = (5, 10)
+
+
+def validation_check(scorer, features, table, train_requirements, held_out, seed: int = 0) -> dict:
+    """Mean SRCC on the validation photos (interval and random prompts, n = 5 and 10) over the training
+    requirements and over the held-out ones: the figures checkpoint selection reads."""
+    from backend.iqa.promptiqa.evaluate import evaluate_features
+
+    results = evaluate_features(scorer, features, table, (*train_requirements, *held_out), held_out,
+                                sizes=SELECTION_SIZES, random_rounds=2, seed=seed, targets="validation")
+    kept = results[results["prompt"].isin(["interval", "random"])]
+    by_group = kept.groupby("held_out")["srcc"].mean()
+    return {"train_requirements": round(float(by_group.get(False, np.nan)), 4),
+            "held_out_requirements": round(float(by_group.get(True, np.nan)), 4)}
+
+
+def validation_encoder(network, images: np.ndarray, statistics, table):
+    """A runner for validation checks during training: it encodes the prompt rows, the validation rows and
+    the noise control with the current weights (the features encoder projects the cached statistics), calls
+    ``check(scorer, features)`` in eval mode and puts the network back in training mode."""
+    import torch
+
+    from backend.iqa.promptiqa.evaluate import evaluation_rows, noise_images
+    from backend.iqa.promptiqa.scorer import PromptIQAScorer
+
+    prompt_rows, target_rows = evaluation_rows(table, "validation")
+    noise = noise_images(images.shape[1:], max(SELECTION_SIZES))
+    if statistics is not None:
+        from backend.iqa.promptiqa.features import statistics_of
+
+        noise_statistics = torch.from_numpy(statistics_of(noise))
+        sources = (statistics[torch.from_numpy(prompt_rows)], statistics[torch.from_numpy(target_rows)], noise_statistics)
+        encode = network.visual.project
+    else:
+        sources = tuple(to_tensor(np.stack(batch)) for batch in (images[prompt_rows], images[target_rows], noise))
+        encode = network.encode_images
+
+    def run(check):
+        network.eval()
+        with torch.inference_mode():
+            features = tuple(encode(source) for source in sources)
+        figures = check(PromptIQAScorer(network, images.shape[1]), features)
+        network.train()
+        return figures
+
+    return run
+
+
 def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
           learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
-          visual: dict | None = None, weight_decay: float = 1e-4,
+          visual: dict | None = None, weight_decay: float = 1e-4, validate_every: int = 0,
+          select_on: str = "train_requirements",
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
     import torch
     from safetensors.torch import save_file
@@ -124,8 +180,14 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         if not init:
             network.visual.fit(statistics[pool])
         statistics = torch.from_numpy(statistics)
+    if select_on not in ("train_requirements", "held_out_requirements"):
+        raise InputError(f"Select checkpoints on 'train_requirements' or 'held_out_requirements', not '{select_on}'.")
+    check = None
+    if validate_every:
+        check = validation_encoder(network, images, statistics, table)
     optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
     started = time.perf_counter()
+    history, best = [], None
     for group in optimiser.param_groups:
         group["lr"] = learning_rate_at(0.0, learning_rate)
     network.train()
@@ -168,11 +230,24 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % 20 == 0:
             bar.set_postfix(l1=f"{running:.4f}")
+        if check is not None and (done % validate_every == 0 or progress >= 1.0):
+            figures = check(lambda scorer, features: validation_check(scorer, features, table, train_requirements,
+                                                                      held_out, seed))
+            history.append({"step": done, "train_l1": round(float(running), 4), "validation_srcc": figures})
+            if best is None or figures[select_on] > best[0]:
+                best = (figures[select_on], done, {k: v.detach().clone() for k, v in network.state_dict().items()})
         if progress >= 1.0:
             log(f"stopped after {done} steps (step or time budget reached)")
             break
     seconds = time.perf_counter() - started
     network.eval()
+    selection = None
+    if best is not None:
+        network.load_state_dict(best[2])
+        selection = {"every_steps": validate_every, "on": f"validation photos, {select_on.replace('_', ' ')}",
+                     "figure": "mean SRCC, interval and random prompts, n = 5 and 10", "selected_step": best[1],
+                     "selected_value": best[0], "history": history}
+        log(f"kept the checkpoint of step {best[1]} (validation {select_on}: {best[0]:.4f})")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(out / WEIGHTS_FILE))
@@ -196,6 +271,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
                      "flips": not statistics_encoder, "seed": seed, "seconds": round(seconds, 1),
                      "torch_threads": torch.get_num_threads(), "final_l1": round(float(running), 4)},
         "command": command,
+        "checkpoint_selection": selection,
         "initialised_from": str(init) if init else None,
         "parameters": int(sum(p.numel() for p in network.parameters())),
     }
