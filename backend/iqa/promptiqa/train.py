@@ -234,6 +234,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
             figures = check(lambda scorer, features: validation_check(scorer, features, table, train_requirements,
                                                                       held_out, seed))
             history.append({"step": done, "train_l1": round(float(running), 4), "validation_srcc": figures})
+            log(f"step {done}: validation SRCC {figures}")
             if best is None or figures[select_on] > best[0]:
                 best = (figures[select_on], done, {k: v.detach().clone() for k, v in network.state_dict().items()})
         if progress >= 1.0:
