@@ -19,7 +19,6 @@ from backend.errors import InputError
 from backend.iqa.promptiqa.data import (
     CROP,
     METRICS,
-    REQUIREMENTS,
     VIEW_METRICS,
     crop_square,
     crop_view,
@@ -28,6 +27,7 @@ from backend.iqa.promptiqa.data import (
 )
 from backend.iqa.promptiqa.features import COUNT, FEATURE_NAMES, quality_statistics, statistics_of
 from backend.iqa.promptiqa.model import FEATURES_DEFAULT, build_network
+from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
 from tests.conftest import sample_photo
 
 
@@ -135,12 +135,13 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
     np.testing.assert_allclose(np.load(cached)[:3], statistics_of(list(stored[:3])), rtol=1e-5, atol=1e-6)
     card = evaluate_and_record(out, tiny_set, rounds=1)
     table = pd.DataFrame(card["results"]["table"])
-    assert set(table["requirement"]) == set(REQUIREMENTS)
+    assert set(table["requirement"]) == set(DEFAULT_TRAIN) | set(DEFAULT_HELD_OUT)  # the card's requirements
     assert card["results"]["validation_headline"]["n"] == 10
     assert json.loads((out / "card.json").read_text())["results"]["headline"]["n"] == 10
     only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
                         visual=FEATURES_DEFAULT, log=lambda text: None)
     assert only_view_0["data"]["training_images"] == 2 * 16  # view 1 has no FSIM label: left out
+    assert only_view_0["data"]["held_out_requirements"] == ["ms_ssim"]  # a trained requirement is not held out
 
 
 def test_card_records_how_the_set_was_built(tmp_path):
@@ -173,10 +174,11 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
     network, _ = load_embedded(out)
     stored, table = load_dataset(tiny_set, size=None)
     statistics = torch.from_numpy(np.load(tiny_set / "statistics.npy"))
-    from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
-
     again = validation_encoder(network, stored, statistics, table)(
         lambda scorer, features: validation_check(scorer, features, table, DEFAULT_TRAIN, DEFAULT_HELD_OUT))
     assert again["train_requirements"] == pytest.approx(selection["selected_value"], abs=1e-4)
+    with pytest.raises(InputError, match="Unknown training requirement.*lpips"):
+        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, train_requirements=("ssim", "lpips"),
+              log=lambda text: None)
     with pytest.raises(InputError, match="Select checkpoints"):
         train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, select_on="test", log=lambda text: None)

@@ -111,6 +111,7 @@ def _train(args: argparse.Namespace) -> int:
                  seed=args.seed, threads=args.threads, command=command, init=args.init, visual=visual,
                  groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
                  weight_decay=args.weight_decay, validate_every=args.validate_every,
+                 train_requirements=tuple(args.requirements.split(",")),
                  select_on=f"{args.select_on.replace('-', '_')}_requirements")
     if not args.skip_eval:
         from backend.iqa.promptiqa.report import evaluate_and_record
@@ -134,6 +135,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers) -> None:
+    from backend.iqa.promptiqa.requirements import DEFAULT_TRAIN
+
     top = subparsers.add_parser("promptiqa", help="PromptIQA: score by an image-score prompt; build data, train, evaluate")
     actions = top.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -205,8 +208,12 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--pool", type=int, default=128, help="images drawn per step (prompts and targets come from them)")
     train.add_argument("--mix-rate", type=float, default=0.3, help="share of groups whose requirement mixes two")
     train.add_argument("--weight-decay", type=float, default=1e-4)
-    train.add_argument("--validate-every", type=int, default=500,
-                       help="steps between checks on the validation photos; the best checkpoint is kept (0: off)")
+    train.add_argument("--requirements", default=",".join(DEFAULT_TRAIN),
+                       help="comma-separated training requirements (label columns; the rest are held out of "
+                       "training); vif, nlpd, cw_ssim need build-data --view-metrics for views 1..")
+    train.add_argument("--validate-every", type=int, default=0,
+                       help="steps between checks on the validation photos; the best checkpoint is kept (0: off, "
+                       "as for the shipped model)")
     train.add_argument("--select-on", choices=("train", "held-out"), default="train",
                        help="requirements whose validation SRCC chooses the checkpoint (train keeps held-out unseen)")
     train.set_defaults(func=_train)

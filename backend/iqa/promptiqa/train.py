@@ -144,11 +144,18 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     from tqdm import tqdm
 
     from backend.errors import InputError
-    from backend.iqa.promptiqa.data import load_dataset
+    from backend.iqa.promptiqa.data import REQUIREMENTS, load_dataset
     from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
     from backend.iqa.promptiqa.requirements import augment, draw_requirement, training_columns
     from backend.iqa.promptiqa.weights import CARD_FILE, WEIGHTS_FILE
 
+    unknown = [r for r in train_requirements if r not in REQUIREMENTS]
+    if unknown or not train_requirements:
+        raise InputError(f"Unknown training requirement(s) {', '.join(unknown) or '(none given)'}; use some of "
+                         f"{', '.join(REQUIREMENTS)}.")
+    held_out = tuple(r for r in held_out if r not in train_requirements)  # a trained requirement is not held out
+    if select_on not in ("train_requirements", "held_out_requirements"):
+        raise InputError(f"Select checkpoints on 'train_requirements' or 'held_out_requirements', not '{select_on}'.")
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -157,7 +164,8 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     statistics_encoder = visual["kind"] == "features"
     images, table = load_dataset(data_dir, size=visual.get("input_size", 128))
     train_rows = (table["split"] == "train").to_numpy()
-    missing = [r for r in train_requirements if r != "level" and r in table and table.loc[train_rows, r].isna().all()]
+    missing = [r for r in train_requirements
+               if r != "level" and (r not in table or table.loc[train_rows, r].isna().all())]
     if missing:
         raise InputError(f"The set in '{data_dir}' has no training labels for {', '.join(missing)}; rebuild it "
                          "with those metrics (build-data --view-metrics) or train on other requirements.")
@@ -180,8 +188,6 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         if not init:
             network.visual.fit(statistics[pool])
         statistics = torch.from_numpy(statistics)
-    if select_on not in ("train_requirements", "held_out_requirements"):
-        raise InputError(f"Select checkpoints on 'train_requirements' or 'held_out_requirements', not '{select_on}'.")
     check = None
     if validate_every:
         check = validation_encoder(network, images, statistics, table)
