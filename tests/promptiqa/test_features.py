@@ -180,5 +180,12 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
     with pytest.raises(InputError, match="Unknown training requirement.*lpips"):
         train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, train_requirements=("ssim", "lpips"),
               log=lambda text: None)
+    no_validation = tmp_path / "no-validation"
+    no_validation.mkdir()
+    np.save(no_validation / "images.npy", stored)
+    table.assign(split=table["split"].replace("validation", "test")).to_csv(no_validation / "labels.csv", index=False)
+    with pytest.raises(InputError, match="no validation photos"):
+        train(no_validation, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, validate_every=1,
+              log=lambda text: None)
     with pytest.raises(InputError, match="Select checkpoints"):
         train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, select_on="test", log=lambda text: None)

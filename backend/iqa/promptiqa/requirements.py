@@ -1,18 +1,19 @@
 """Requirement labels of the built set (paper 004 Sec. 4.1 C and Eq. 4, applied to ``data``'s columns).
 
 A requirement is one label column of ``labels.csv`` (``psnr``, ``ssim``, ``ms_ssim``, ``fsim``, ``vsi``,
-``gmsd``, ``vif``, ``nlpd``, ``cw_ssim``, ``level``). Labels keep their natural direction (``gmsd``, ``nlpd``
-and ``level`` are DMOS-like: higher is worse), PSNR is capped at 50 dB (pyiqa reports 80 dB for identical images, which would squash every
-other value), and each column is min-max normalised onto [0, 1] with the minimum and maximum of the
-*training* rows (Sec. 4.1 C), so held-out rows use the training scale.
+``gmsd``, ``vif``, ``nlpd``, ``cw_ssim``, ``level``). Labels keep their natural direction (``gmsd``,
+``nlpd`` and ``level`` are DMOS-like: higher is worse), PSNR is capped at 50 dB (pyiqa reports 80 dB for
+identical images, which would squash every other value), and each column is min-max normalised onto
+[0, 1] with the minimum and maximum of the *training* rows (Sec. 4.1 C), so held-out rows use the
+training scale.
 
 Training augmentations (Eq. 4), applied to the n prompt scores and the targets of one group together:
 random scaling ``f_RS(S) = S / max(S)`` with probability 0.5 and random flipping ``f_RF(S) = alpha - S``
 (alpha = 1) with probability 0.1.
 
 Mixtures (a departure from the paper, which has 12 human-rated data sets to mix and we have 5 training
-columns by default): with probability ``mix_rate`` a group's requirement is a random convex combination of two
-training columns, both first oriented MOS-like, so that the model meets more requirements than columns.
+columns by default): with probability ``mix_rate`` a group's requirement is a random convex combination of
+two training columns, both first oriented MOS-like, so that the model meets more requirements than columns.
 """
 
 from __future__ import annotations

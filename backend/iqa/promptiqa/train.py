@@ -106,10 +106,13 @@ def validation_encoder(network, images: np.ndarray, statistics, table):
     ``check(scorer, features)`` in eval mode and puts the network back in training mode."""
     import torch
 
+    from backend.errors import InputError
     from backend.iqa.promptiqa.evaluate import evaluation_rows, noise_images
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
 
     prompt_rows, target_rows = evaluation_rows(table, "validation")
+    if not len(target_rows):
+        raise InputError("The set has no validation photos to choose checkpoints on; train without --validate-every.")
     noise = noise_images(images.shape[1:], max(SELECTION_SIZES))
     if statistics is not None:
         from backend.iqa.promptiqa.features import statistics_of
