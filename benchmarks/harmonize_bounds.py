@@ -53,32 +53,26 @@ def cues(composite: np.ndarray, mask: np.ndarray) -> np.ndarray:
                            region_statistics(composite[ring] if ring.any() else background), [mask.mean()]])
 
 
-def with_foreground(composite: np.ndarray, mask: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    from backend.harmonization.colour import paste
-
-    return paste(composite, mask, pixels)
-
-
 def oracle_predictions(composite: np.ndarray, mask: np.ndarray, real: np.ndarray) -> dict[str, np.ndarray]:
-    from backend.harmonization.colour import LabStats, reinhard
+    from backend.harmonization.colour import LabStats, paste, reinhard
 
     fg, truth = composite[mask].astype(np.float64), real[mask].astype(np.float64)
     design = np.c_[fg, np.ones(len(fg))]
     affine, *_ = np.linalg.lstsq(design, truth, rcond=None)
     return {
-        "oracle_affine_rgb": with_foreground(composite, mask, np.clip(design @ affine, 0, 255)),
-        "oracle_lab_mean_std": with_foreground(composite, mask, reinhard(fg, LabStats.of(truth))),
-        "oracle_rgb_mean_shift": with_foreground(composite, mask, np.clip(fg - fg.mean(0) + truth.mean(0), 0, 255)),
+        "oracle_affine_rgb": paste(composite, mask, np.clip(design @ affine, 0, 255)),
+        "oracle_lab_mean_std": paste(composite, mask, reinhard(fg, LabStats.of(truth))),
+        "oracle_rgb_mean_shift": paste(composite, mask, np.clip(fg - fg.mean(0) + truth.mean(0), 0, 255)),
     }
 
 
 def learned_target(composite: np.ndarray, mask: np.ndarray, change: np.ndarray) -> np.ndarray:
-    from backend.harmonization.colour import LabStats, reinhard
+    from backend.harmonization.colour import LabStats, paste, reinhard
 
     fg = composite[mask].astype(np.float64)
     start = region_statistics(fg)[:6]
     mean, std = start[:3] + change[:3], np.maximum(start[3:6] + change[3:6], 0.5)
-    return with_foreground(composite, mask, reinhard(fg, LabStats(mean, std)))
+    return paste(composite, mask, reinhard(fg, LabStats(mean, std)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -160,7 +160,7 @@ def test_card_records_how_the_set_was_built(tmp_path):
 def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set, tmp_path):
     """Checks every 4 steps and at the end; the saved weights are the chosen checkpoint's: re-checking them
     gives the recorded figure, which is the best of the history."""
-    from backend.iqa.promptiqa.train import train, validation_check, validation_encoder
+    from backend.iqa.promptiqa.train import train, validation_checker
     from backend.iqa.promptiqa.weights import load_embedded
 
     out = tmp_path / "selected"
@@ -174,8 +174,7 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
     network, _ = load_embedded(out)
     stored, table = load_dataset(tiny_set, size=None)
     statistics = torch.from_numpy(np.load(tiny_set / "statistics.npy"))
-    again = validation_encoder(network, stored, statistics, table)(
-        lambda scorer, features: validation_check(scorer, features, table, DEFAULT_TRAIN, DEFAULT_HELD_OUT))
+    again = validation_checker(network, stored, statistics, table, DEFAULT_TRAIN, DEFAULT_HELD_OUT)()
     assert again["train_requirements"] == pytest.approx(selection["selected_value"], abs=1e-4)
     with pytest.raises(InputError, match="Unknown training requirement.*lpips"):
         train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, train_requirements=("ssim", "lpips"),

@@ -63,9 +63,11 @@ def evaluate(scorer, images: np.ndarray, table: pd.DataFrame, requirements, held
 
 
 def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
-                      random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
+                      random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test",
+                      controls: bool = True) -> pd.DataFrame:
     """:func:`evaluate` on encoded images: ``features`` = (prompt rows', target rows', noise images') V(I),
-    rows as :func:`evaluation_rows` gives them (training encodes its cached statistics once per check)."""
+    rows as :func:`evaluation_rows` gives them (training encodes its cached statistics once per check).
+    ``controls=False`` skips the random-score, random-image and no-prompt controls (noise features unused)."""
     from backend.iqa.promptiqa.prompts import sample_indices
 
     torch = scorer._torch
@@ -95,6 +97,8 @@ def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_
                 scores_r = _normalise(prompt_labels[chosen_r])
                 tokens = scorer.requirement_from(train_features[chosen_r], scores_r)
                 record(requirement, n, "random", scorer.fuse(test_features, tokens), truth, r)
+        if not controls:
+            continue
         n = max(sizes)
         chosen = sample_indices(prompt_labels, n, "interval")
         scores = _normalise(prompt_labels[chosen])

@@ -60,11 +60,6 @@ def sample_rows(table: pd.DataFrame, n: int, strategy: str = "interval", seed: i
     return table.iloc[chosen].reset_index(drop=True)
 
 
-def sample_prompt(table: pd.DataFrame, n: int, strategy: str = "interval", seed: int = 0) -> Prompt:
-    """n ISPs sampled from a scored table (``path``, ``score``) by interval or random sampling."""
-    return prompt_from_table(sample_rows(table, n, strategy, seed))
-
-
 def campaign_table(name: str, db=None) -> pd.DataFrame:
     """A rating campaign's items as ``path`` (stored image file) and ``score`` (MOS after screening)."""
     from backend.leaderboard import image_mos

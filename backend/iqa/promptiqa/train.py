@@ -87,52 +87,40 @@ def build_record(data_dir: str | Path) -> dict:
 SELECTION_SIZES = (5, 10)
 
 
-def validation_check(scorer, features, table, train_requirements, held_out, seed: int = 0) -> dict:
-    """Mean SRCC on the validation photos (interval and random prompts, n = 5 and 10) over the training
-    requirements and over the held-out ones: the figures checkpoint selection reads."""
-    from backend.iqa.promptiqa.evaluate import evaluate_features
-
-    results = evaluate_features(scorer, features, table, (*train_requirements, *held_out), held_out,
-                                sizes=SELECTION_SIZES, random_rounds=2, seed=seed, targets="validation")
-    kept = results[results["prompt"].isin(["interval", "random"])]
-    by_group = kept.groupby("held_out")["srcc"].mean()
-    return {"train_requirements": round(float(by_group.get(False, np.nan)), 4),
-            "held_out_requirements": round(float(by_group.get(True, np.nan)), 4)}
-
-
-def validation_encoder(network, images: np.ndarray, statistics, table):
-    """A runner for validation checks during training: it encodes the prompt rows, the validation rows and
-    the noise control with the current weights (the features encoder projects the cached statistics), calls
-    ``check(scorer, features)`` in eval mode and puts the network back in training mode."""
+def validation_checker(network, images: np.ndarray, statistics, table, train_requirements, held_out,
+                       seed: int = 0) -> Callable[[], dict]:
+    """A function that scores the validation photos with the current weights (prompts from the training
+    photos; interval and random prompts, n = 5 and 10; no controls) and returns the mean SRCC over the
+    training requirements and over the held-out ones: the figures checkpoint selection reads. The features
+    encoder projects the cached ``statistics``; the network goes back to training mode afterwards."""
     import torch
 
     from backend.errors import InputError
-    from backend.iqa.promptiqa.evaluate import evaluation_rows, noise_images
+    from backend.iqa.promptiqa.evaluate import evaluate_features, evaluation_rows
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
 
     prompt_rows, target_rows = evaluation_rows(table, "validation")
     if not len(target_rows):
         raise InputError("The set has no validation photos to choose checkpoints on; train without --validate-every.")
-    noise = noise_images(images.shape[1:], max(SELECTION_SIZES))
     if statistics is not None:
-        from backend.iqa.promptiqa.features import statistics_of
-
-        noise_statistics = torch.from_numpy(statistics_of(noise))
-        sources = (statistics[torch.from_numpy(prompt_rows)], statistics[torch.from_numpy(target_rows)], noise_statistics)
-        encode = network.visual.project
+        sources, encode = (statistics[prompt_rows], statistics[target_rows]), network.visual.project
     else:
-        sources = tuple(to_tensor(np.stack(batch)) for batch in (images[prompt_rows], images[target_rows], noise))
-        encode = network.encode_images
+        sources, encode = (to_tensor(images[prompt_rows]), to_tensor(images[target_rows])), network.encode_images
 
-    def run(check):
+    def check() -> dict:
         network.eval()
         with torch.inference_mode():
-            features = tuple(encode(source) for source in sources)
-        figures = check(PromptIQAScorer(network, images.shape[1]), features)
+            features = (*(encode(source) for source in sources), None)
+        results = evaluate_features(PromptIQAScorer(network, images.shape[1]), features, table,
+                                    (*train_requirements, *held_out), held_out, sizes=SELECTION_SIZES,
+                                    random_rounds=2, seed=seed, targets="validation", controls=False)
         network.train()
-        return figures
+        kept = results[results["prompt"].isin(["interval", "random"])]
+        by_group = kept.groupby("held_out")["srcc"].mean()
+        return {"train_requirements": round(float(by_group.get(False, np.nan)), 4),
+                "held_out_requirements": round(float(by_group.get(True, np.nan)), 4)}
 
-    return run
+    return check
 
 
 def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: int = 8, targets: int = 4, pool_size: int = 40,
@@ -193,7 +181,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         statistics = torch.from_numpy(statistics)
     check = None
     if validate_every:
-        check = validation_encoder(network, images, statistics, table)
+        check = validation_checker(network, images, statistics, table, train_requirements, held_out, seed)
     optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
     started = time.perf_counter()
     history, best = [], None
@@ -240,8 +228,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         if step % 20 == 0:
             bar.set_postfix(l1=f"{running:.4f}")
         if check is not None and (done % validate_every == 0 or progress >= 1.0):
-            figures = check(lambda scorer, features: validation_check(scorer, features, table, train_requirements,
-                                                                      held_out, seed))
+            figures = check()
             history.append({"step": done, "train_l1": round(float(running), 4), "validation_srcc": figures})
             log(f"step {done}: validation SRCC {figures}")
             if best is None or figures[select_on] > best[0]:
