@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from scipy import stats
 
 from backend.iqa.promptiqa.model import build_network
 from backend.iqa.promptiqa.prompts import Prompt
-from backend.iqa.promptiqa.requirements import augment, random_flipping, random_scaling
+from backend.iqa.promptiqa.requirements import (
+    augment,
+    draw_requirement,
+    family_codes,
+    random_flipping,
+    random_scaling,
+    reweight_families,
+)
 from tests.promptiqa.helpers import noisy_series, random_scorer
 
 
@@ -56,6 +65,30 @@ def test_random_scaling_and_flipping_follow_eq4():
     scaled = np.mean([np.isclose(o.max(), 1.0) or np.isclose(o.min(), 0.0) for o in outcomes])
     flipped = np.mean([o[0] > o[1] for o in outcomes])  # order reverses only under RF
     assert 0.45 < scaled < 0.6 and 0.07 < flipped < 0.13
+
+
+def test_family_reweighting_keeps_the_order_within_each_family_and_moves_it_between_families():
+    table = pd.DataFrame({"family": ["pristine"] + ["blur"] * 5 + ["noise"] * 5})
+    codes = family_codes(table)
+    assert codes[0] == -1 and set(codes[1:6]) == {0} and set(codes[6:]) == {1}
+    oriented = np.r_[1.0, np.linspace(0.9, 0.1, 5), np.linspace(0.85, 0.05, 5)]
+    orders, between = [], []
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        out = reweight_families(oriented, codes, rng)
+        assert out[0] == 1.0 and np.all((out >= 0) & (out <= 1))
+        orders.append(all(np.all(np.diff(out[codes == c]) < 0) for c in (0, 1)))
+        between.append(stats.spearmanr(out, oriented).statistic)
+    assert all(orders) and min(between) < 0.9  # the families' relative costs change, their inner order never
+
+    columns = {"ssim": np.linspace(0, 1, 11), "gmsd": np.linspace(1, 0, 11)}
+    plain, off = np.random.default_rng(5), np.random.default_rng(5)
+    for _ in range(20):  # rate 0 draws exactly what the shipped model was trained on
+        np.testing.assert_array_equal(draw_requirement(columns, plain), draw_requirement(columns, off, 0.3, codes, 0.0))
+    rng = np.random.default_rng(1)
+    for _ in range(20):  # a lower-is-better column stays lower-is-better after re-weighting
+        drawn = draw_requirement({"gmsd": 1 - oriented}, rng, 0.0, codes, 1.0)
+        assert drawn[0] == 0.0 and np.all(np.diff(drawn[1:6]) > 0)
 
 
 def test_prompt_features_are_cached_by_prompt_hash():

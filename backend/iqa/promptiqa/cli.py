@@ -112,7 +112,7 @@ def _train(args: argparse.Namespace) -> int:
                  groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
                  weight_decay=args.weight_decay, validate_every=args.validate_every,
                  train_requirements=tuple(args.requirements.split(",")),
-                 select_on=f"{args.select_on.replace('-', '_')}_requirements")
+                 select_on=f"{args.select_on.replace('-', '_')}_requirements", reweight_rate=args.reweight_rate)
     if not args.skip_eval:
         from backend.iqa.promptiqa.report import evaluate_and_record
 
@@ -207,6 +207,9 @@ def add_parsers(subparsers) -> None:
     train.add_argument("--targets", type=int, default=8, help="target images per group")
     train.add_argument("--pool", type=int, default=128, help="images drawn per step (prompts and targets come from them)")
     train.add_argument("--mix-rate", type=float, default=0.3, help="share of groups whose requirement mixes two")
+    train.add_argument("--reweight-rate", type=float, default=0.0,
+                       help="share of groups whose requirement is re-weighted per distortion family (0: off, as "
+                            "for the shipped model; backend.iqa.promptiqa.requirements)")
     train.add_argument("--weight-decay", type=float, default=1e-4)
     train.add_argument("--requirements", default=",".join(DEFAULT_TRAIN),
                        help="comma-separated training requirements (label columns; the rest are held out of "

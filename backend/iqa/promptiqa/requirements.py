@@ -14,6 +14,12 @@ random scaling ``f_RS(S) = S / max(S)`` with probability 0.5 and random flipping
 Mixtures (a departure from the paper, which has 12 human-rated data sets to mix and we have 5 training
 columns by default): with probability ``mix_rate`` a group's requirement is a random convex combination of
 two training columns, both first oriented MOS-like, so that the model meets more requirements than columns.
+
+Family re-weighting (also a departure, off by default): with probability ``reweight_rate`` a group's
+requirement, oriented MOS-like, is raised to a power drawn per distortion family (``reweight_families``).
+The order within each family is kept and pristine images stay at their score; what changes is how much
+each kind of distortion costs -- which is how the held-out metrics differ from the trained ones (MS-SSIM
+forgives noise that SSIM punishes), so the prompt, not the training columns, has to say it.
 """
 
 from __future__ import annotations
@@ -66,13 +72,41 @@ def training_columns(table: pd.DataFrame, requirements, train_rows: np.ndarray) 
     return {name: normalised_labels(table, name, train_rows) for name in requirements}
 
 
-def draw_requirement(columns: dict[str, np.ndarray], rng: np.random.Generator, mix_rate: float = 0.3) -> np.ndarray:
-    """One group's requirement: a training column, or (``mix_rate``) a mixture of two, MOS-oriented."""
+def family_codes(table: pd.DataFrame) -> np.ndarray:
+    """An integer code per row for its distortion family (``family`` column), -1 for the pristine images."""
+    families = table["family"].astype(str).to_numpy()
+    codes = pd.factorize(families, sort=True)[0]
+    return np.where(families == "pristine", -1, codes)
+
+
+def reweight_families(oriented: np.ndarray, families: np.ndarray, rng: np.random.Generator,
+                      spread: float = 1.5) -> np.ndarray:
+    """``oriented`` (MOS-like, on [0, 1]) raised to exp(U(-spread, spread)) per family code (codes < 0, the
+    pristine images, are left as they are)."""
+    codes = np.unique(families[families >= 0])
+    exponents = np.ones(int(families.max()) + 2)
+    exponents[codes] = np.exp(rng.uniform(-spread, spread, size=len(codes)))
+    power = np.where(families >= 0, exponents[families], 1.0)
+    return np.clip(oriented, 0.0, None) ** power
+
+
+def draw_requirement(columns: dict[str, np.ndarray], rng: np.random.Generator, mix_rate: float = 0.3,
+                     families: np.ndarray | None = None, reweight_rate: float = 0.0) -> np.ndarray:
+    """One group's requirement: a training column, or (``mix_rate``) a mixture of two, MOS-oriented; then,
+    with probability ``reweight_rate`` (and ``families``, an integer code per row, -1 for pristine), its
+    families re-weighted (:func:`reweight_families`)."""
     names = sorted(columns)
     if rng.random() >= mix_rate or len(names) < 2:
-        return columns[names[rng.integers(len(names))]]
-    first, second = rng.choice(names, size=2, replace=False)
-    oriented = [1 - columns[n] if LOWER_BETTER.get(n) else columns[n] for n in (first, second)]
-    weight = rng.uniform(0.2, 0.8)
-    mixed = weight * oriented[0] + (1 - weight) * oriented[1]
-    return 1 - mixed if rng.random() < 0.5 else mixed
+        name = names[rng.integers(len(names))]
+        requirement, lower_better = columns[name], bool(LOWER_BETTER.get(name))
+    else:
+        first, second = rng.choice(names, size=2, replace=False)
+        oriented = [1 - columns[n] if LOWER_BETTER.get(n) else columns[n] for n in (first, second)]
+        weight = rng.uniform(0.2, 0.8)
+        mixed = weight * oriented[0] + (1 - weight) * oriented[1]
+        lower_better = bool(rng.random() < 0.5)
+        requirement = 1 - mixed if lower_better else mixed
+    if reweight_rate > 0 and families is not None and rng.random() < reweight_rate:
+        oriented = reweight_families(1 - requirement if lower_better else requirement, families, rng)
+        requirement = 1 - oriented if lower_better else oriented
+    return requirement

@@ -128,7 +128,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
           visual: dict | None = None, weight_decay: float = 1e-4, validate_every: int = 0,
-          select_on: str = "train_requirements",
+          select_on: str = "train_requirements", reweight_rate: float = 0.0,
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
     import torch
     from safetensors.torch import save_file
@@ -137,7 +137,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     from backend.errors import InputError
     from backend.iqa.promptiqa.data import REQUIREMENTS, load_dataset
     from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
-    from backend.iqa.promptiqa.requirements import augment, draw_requirement, training_columns
+    from backend.iqa.promptiqa.requirements import augment, draw_requirement, family_codes, training_columns
     from backend.iqa.promptiqa.weights import CARD_FILE, WEIGHTS_FILE
 
     unknown = [r for r in train_requirements if r not in REQUIREMENTS]
@@ -165,6 +165,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     if len(pool) < pool_size:
         raise InputError(f"Only {len(pool)} training images in '{data_dir}'; a step needs {pool_size}.")
     columns = training_columns(table, train_requirements, train_rows)
+    families = family_codes(table)
     network = build_network(visual)
     if init:  # continue from earlier weights (a new warm-up and cosine decay)
         from safetensors.torch import load_file
@@ -203,7 +204,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
             features = network.encode_images(to_tensor(pixels))
         prompt_index, target_index, prompt_scores, target_scores = [], [], [], []
         for _ in range(groups):
-            labels = draw_requirement(columns, rng, mix_rate)[rows]
+            labels = draw_requirement(columns, rng, mix_rate, families, reweight_rate)[rows]
             prompt, chosen = draw_group(labels, n, targets, rng)
             scores = augment(np.concatenate([labels[prompt], labels[chosen]]), rng, rs_rate, rf_rate)
             prompt_index.append(prompt)
@@ -264,7 +265,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         "training": {"steps": done, "planned_steps": steps, "images_per_step": pool_size, "groups": groups,
                      "targets": targets,
                      "prompt_sizes": "3..10", "learning_rate": learning_rate, "mix_rate": mix_rate,
-                     "rs_rate": rs_rate, "rf_rate": rf_rate, "weight_decay": weight_decay,
+                     "reweight_rate": reweight_rate, "rs_rate": rs_rate, "rf_rate": rf_rate, "weight_decay": weight_decay,
                      "flips": not statistics_encoder, "seed": seed, "seconds": round(seconds, 1),
                      "torch_threads": torch.get_num_threads(), "final_l1": round(float(running), 4)},
         "command": command,
