@@ -42,9 +42,9 @@ def _regressor(seed: int = 0):
 
 
 def _srcc(predicted: np.ndarray, truth: np.ndarray) -> float:
-    from scipy import stats
+    from backend.iqa.promptiqa.evaluate import correlations
 
-    return float(stats.spearmanr(predicted, truth).statistic) if np.ptp(predicted) > 0 else float("nan")
+    return correlations(predicted, truth)[0]
 
 
 def measure(data_dir: str, targets: str = "test", prompt_size: int = 10) -> dict:

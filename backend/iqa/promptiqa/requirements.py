@@ -83,10 +83,10 @@ def reweight_families(oriented: np.ndarray, families: np.ndarray, rng: np.random
                       spread: float = 1.5) -> np.ndarray:
     """``oriented`` (MOS-like, on [0, 1]) raised to exp(U(-spread, spread)) per family code (codes < 0, the
     pristine images, are left as they are)."""
-    codes = np.unique(families[families >= 0])
-    exponents = np.ones(int(families.max()) + 2)
-    exponents[codes] = np.exp(rng.uniform(-spread, spread, size=len(codes)))
-    power = np.where(families >= 0, exponents[families], 1.0)
+    exponents = np.exp(rng.uniform(-spread, spread, size=max(int(families.max()) + 1, 0)))
+    power = np.ones(len(families))
+    distorted = families >= 0
+    power[distorted] = exponents[families[distorted]]
     return np.clip(oriented, 0.0, None) ** power
 
 
