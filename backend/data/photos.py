@@ -8,6 +8,11 @@ grayscale calibration shots and images smaller than 256 px are left out):
 * ``mate-backgrounds`` (/usr/share/backgrounds/mate): the ``nature`` folder (all photographs).
 * ``opencv-doc`` (/usr/share/doc/opencv-doc/examples/data): the colour photographs in
   :data:`OPENCV_PHOTOS`, one of each stereo / sequence pair so that no scene appears twice.
+* ``lomiri-wallpapers-16.04`` and ``lomiri-wallpapers-20.04`` (/usr/share/backgrounds): the photographs in
+  :data:`LOMIRI_PHOTOS` (the renders and abstract images of these packages are left out). This source is
+  opt-in (``sources``; :data:`DEFAULT_SOURCES` leaves it out), so every set built before it existed --
+  and the shipped assets made from those sets -- is rebuilt exactly by its recorded command;
+  ``promptiqa build-data --sources`` uses it.
 * scikit-image's bundled photos (:func:`skimage_photos`), for tests that must not depend on packages.
 
 Split: a photo's split is decided by the SHA-256 of its key (``source/relative/path``), so it never
@@ -27,12 +32,16 @@ import numpy as np
 from backend.errors import InputError
 
 APT_COMMAND = "apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc"
+EXTRA_APT_PACKAGES = "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"  # the opt-in ``lomiri`` source
+SOURCES = ("plasma", "mate", "opencv", "lomiri")
+DEFAULT_SOURCES = ("plasma", "mate", "opencv")
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 
 PLASMA_DIR = Path("/usr/share/wallpapers")
 MATE_DIR = Path("/usr/share/backgrounds/mate")
 OPENCV_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
+LOMIRI_DIR = Path("/usr/share/backgrounds")
 
 PLASMA_PHOTOS = (
     "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
@@ -43,6 +52,13 @@ OPENCV_PHOTOS = (
     "aero1.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "board.jpg", "building.jpg", "butterfly.jpg",
     "chicky_512.png", "ela_original.jpg", "fruits.jpg", "graf1.png", "home.jpg", "left.jpg", "leuvenA.jpg",
     "messi5.jpg", "orange.jpg", "rubberwhale1.png", "squirrel_cls.jpg", "stuff.jpg",
+)
+LOMIRI_PHOTOS = (
+    "Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Kleiber_by_Lukas_Baubkus.jpg",
+    "Picture_0B_by_freespace.jpg", "Picture_1A_by_freespace.jpg", "Wine_by_Jakkub_Mede.jpg",
+    "aitzgorri_by_Aitzol_Berasategi.jpg", "free_by_Peter_Nerlich.jpg", "friends_by_Aitzol_Berasategi.jpg",
+    "greentock_by_Peter_Nerlich.jpg", "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    "seeding_by_Clements_Engelhardt.jpg", "sunset_by_Aitzol_Berasategi.jpg",
 )
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -95,8 +111,8 @@ def _mate(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _opencv(root: Path) -> list[tuple[str, Path]]:
-    return [(f"opencv/{name}", root / name) for name in OPENCV_PHOTOS if (root / name).is_file()]
+def _listed(source: str, root: Path, names) -> list[tuple[str, Path]]:
+    return [(f"{source}/{name}", root / name) for name in names if (root / name).is_file()]
 
 
 def _roots() -> dict[str, Path]:
@@ -105,19 +121,30 @@ def _roots() -> dict[str, Path]:
     if base:
         prefix = Path(base)
         return {name: prefix / path.relative_to("/usr/share") for name, path in
-                (("plasma", PLASMA_DIR), ("mate", MATE_DIR), ("opencv", OPENCV_DIR))}
-    return {"plasma": PLASMA_DIR, "mate": MATE_DIR, "opencv": OPENCV_DIR}
+                (("plasma", PLASMA_DIR), ("mate", MATE_DIR), ("opencv", OPENCV_DIR), ("lomiri", LOMIRI_DIR))}
+    return {"plasma": PLASMA_DIR, "mate": MATE_DIR, "opencv": OPENCV_DIR, "lomiri": LOMIRI_DIR}
 
 
-def list_photos(split: str | None = None, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[Photo]:
-    """The installed photos (optionally of one split), sorted by key.
+def list_photos(split: str | None = None, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS,
+                sources=DEFAULT_SOURCES) -> list[Photo]:
+    """The installed photos of ``sources`` (optionally of one split), sorted by key.
 
     Raises InputError naming the ``apt-get install`` command when none of the packages is installed.
     """
     if split is not None and split not in SPLITS:
         raise InputError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown or not sources:
+        raise InputError(f"Unknown photo source(s) {', '.join(unknown) or '(none given)'}; use some of {', '.join(SOURCES)}.")
     roots = _roots()
-    entries = _plasma(roots["plasma"]) + _mate(roots["mate"]) + _opencv(roots["opencv"])
+    readers = {"plasma": lambda: _plasma(roots["plasma"]), "mate": lambda: _mate(roots["mate"]),
+               "opencv": lambda: _listed("opencv", roots["opencv"], OPENCV_PHOTOS),
+               "lomiri": lambda: _listed("lomiri", roots["lomiri"], LOMIRI_PHOTOS)}
+    found = {source: readers[source]() for source in sources}
+    if "lomiri" in found and not found["lomiri"]:
+        raise InputError(f"The lomiri photo source is not installed; run `apt-get install -y {EXTRA_APT_PACKAGES}` "
+                         "(as root, after apt-get update).")
+    entries = [entry for source in sources for entry in found[source]]
     if not entries:
         raise InputError(f"No photo packages are installed; run `{APT_COMMAND}` (as root, after apt-get update).")
     photos = [Photo(key, path, key.split("/")[0], split_of(key, fractions)) for key, path in sorted(entries)]

@@ -67,6 +67,22 @@ def test_lists_only_allowed_photos_with_stable_splits(fake_root):
         list_photos("holdout")
 
 
+def test_lomiri_source_is_opt_in_and_named_when_missing(fake_root):
+    with pytest.raises(InputError, match="apt-get install -y lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"):
+        list_photos(sources=("opencv", "lomiri"))
+    folder = fake_root / "backgrounds"
+    folder.mkdir()
+    Image.open(fake_root / "doc" / "opencv-doc" / "examples" / "data" / "apple.jpg").save(folder / "Wine_by_Jakkub_Mede.jpg")
+    (folder / "warty-final-ubuntu.png").write_bytes(b"a render, not on the allow-list")
+    assert [p.key for p in list_photos()] == ["opencv/apple.jpg", "opencv/baboon.jpg", "opencv/fruits.jpg"]
+    both = list_photos(sources=("opencv", "lomiri"))
+    assert [p.key for p in both] == ["lomiri/Wine_by_Jakkub_Mede.jpg", "opencv/apple.jpg", "opencv/baboon.jpg",
+                                     "opencv/fruits.jpg"]
+    assert both[0].source == "lomiri" and both[0].split == split_of("lomiri/Wine_by_Jakkub_Mede.jpg")
+    with pytest.raises(InputError, match="Unknown photo source"):
+        list_photos(sources=("flickr",))
+
+
 @pytest.mark.parametrize("family", sorted(dist.FAMILIES))
 def test_each_family_is_deterministic_and_grows_with_level(photo, family):
     levels = [dist.distort(photo, family, level, dist.rng_for("k", family, level)) for level in range(6)]

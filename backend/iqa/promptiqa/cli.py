@@ -8,7 +8,7 @@
     python -m backend promptiqa save --name NAME --prompt PROMPT.csv     store a named prompt (the tab's "save")
     python -m backend promptiqa load --name NAME [--out PROMPT.csv]      a saved prompt as path,score (stored files)
     python -m backend promptiqa prompts [--json]                          the saved prompts (the Score tab's list)
-    python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2] [--views 3]
+    python -m backend promptiqa build-data [--out data/promptiqa] [--families 7] [--workers 2] [--views 3] [--sources plasma,mate,opencv,lomiri]
     python -m backend promptiqa train [--data data/promptiqa] [--out assets/promptiqa/features] [--minutes 28]
         [--visual features|compact] [--lr 5e-4] [--groups 16] [--pool 128] [--targets 8] ...
         (the defaults are the shipped model's recipe; its card in assets/promptiqa/features/ has the command)
@@ -92,7 +92,7 @@ def _build(args: argparse.Namespace) -> int:
 
     metrics = tuple(args.view_metrics.split(",")) if args.view_metrics else VIEW_METRICS
     table = build_dataset(args.out, families_per_photo=args.families, workers=args.workers, views=args.views,
-                          view_metrics=metrics)
+                          view_metrics=metrics, sources=tuple(args.sources.split(",")))
     print(table.groupby("split").size().to_string())
     return 0
 
@@ -135,6 +135,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers) -> None:
+    from backend.data.photos import DEFAULT_SOURCES, SOURCES
     from backend.iqa.promptiqa.requirements import DEFAULT_TRAIN
 
     top = subparsers.add_parser("promptiqa", help="PromptIQA: score by an image-score prompt; build data, train, evaluate")
@@ -184,6 +185,9 @@ def add_parsers(subparsers) -> None:
                        help="views per photo: 1 = the whole photo; 2-4 add closer crops (backend.iqa.promptiqa.data)")
     build.add_argument("--view-metrics", help="comma-separated metrics that label views 1.. (default: the "
                        "training metrics, VIEW_METRICS of backend.iqa.promptiqa.data; view 0 gets every metric)")
+    build.add_argument("--sources", default=",".join(DEFAULT_SOURCES),
+                       help=f"comma-separated photo sources of backend.data.photos (default: %(default)s; "
+                       f"known: {','.join(SOURCES)})")
     build.set_defaults(func=_build)
 
     train = actions.add_parser("train", help="mixed training on synthetic requirements (RS/RF of Eq. 4)")

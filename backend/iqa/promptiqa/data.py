@@ -175,24 +175,27 @@ def _label_worker(job):
 
 
 def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6, workers: int = 2,
-                  limit: int | None = None, views: int = 1, view_metrics=VIEW_METRICS) -> pd.DataFrame:
+                  limit: int | None = None, views: int = 1, view_metrics=VIEW_METRICS,
+                  sources=None) -> pd.DataFrame:
     """Build (or rebuild) the labelled set under ``out_dir``; returns the label table.
 
     ``views`` views per photo (module docstring): view 0 is labelled with every metric of :data:`METRICS`,
-    views 1.. with ``view_metrics`` only (the other metric columns are empty for them).
+    views 1.. with ``view_metrics`` only (the other metric columns are empty for them). ``sources``: the photo
+    sources of ``backend.data.photos.list_photos`` (default: its ``DEFAULT_SOURCES``).
     """
     from multiprocessing import get_context
 
     from tqdm import tqdm
 
-    from backend.data.photos import list_photos
+    from backend.data.photos import DEFAULT_SOURCES, list_photos
 
     if not 1 <= views <= len(VIEW_SCALES):
         raise InputError(f"Views per photo must be 1 to {len(VIEW_SCALES)}, got {views}.")
     unknown = sorted(set(view_metrics) - set(METRICS))
     if unknown:
         raise InputError(f"Unknown view metric(s) {', '.join(unknown)}; use some of {', '.join(METRICS)}.")
-    photos = list_photos()
+    sources = tuple(sources or DEFAULT_SOURCES)
+    photos = list_photos(sources=sources)
     if limit:
         photos = photos[:limit]
     jobs = [(p.key, str(p.path), p.split, families_per_photo, view, METRICS if view == 0 else tuple(view_metrics))
@@ -211,7 +214,7 @@ def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6
     pristine = table[(table.level == 0) & (table.view == 0)]
     (out / "build.json").write_text(json.dumps({
         "crop": CROP, "stored_size": CROP, "families_per_photo": families_per_photo, "views": views,
-        "view_scales": list(VIEW_SCALES[:views]), "view_metrics": list(view_metrics),
+        "view_scales": list(VIEW_SCALES[:views]), "view_metrics": list(view_metrics), "sources": list(sources),
         "photos": {s: int(pristine["split"].eq(s).sum()) for s in ("train", "validation", "test")},
         "images": len(table)}, indent=1))
     return table
