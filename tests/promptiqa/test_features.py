@@ -155,6 +155,11 @@ def test_card_records_how_the_set_was_built(tmp_path):
     assert record["command"] == f"python -m backend promptiqa build-data --out {tmp_path} --families 7 --views 2"
     (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 3, "views": 3, "view_metrics": ["ssim"]}))
     assert build_record(tmp_path)["command"].endswith("--families 3 --views 3 --view-metrics ssim")
+    (tmp_path / "build.json").write_text(json.dumps({"families_per_photo": 7, "views": 1,
+                                                     "sources": ["plasma", "mate", "opencv", "lomiri"]}))
+    assert build_record(tmp_path)["command"].endswith("--views 1 --sources plasma,mate,opencv,lomiri")
+    (tmp_path / "build.json").write_text(json.dumps({"views": 1, "sources": ["plasma", "mate", "opencv"]}))
+    assert build_record(tmp_path)["command"].endswith("--views 1")
 
 
 def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set, tmp_path):

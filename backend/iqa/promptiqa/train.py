@@ -68,6 +68,7 @@ def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generato
 
 def build_record(data_dir: str | Path) -> dict:
     """How the set in ``data_dir`` was built (its ``build.json``) and the command that rebuilds it; empty if unknown."""
+    from backend.data.photos import DEFAULT_SOURCES
     from backend.iqa.promptiqa.data import VIEW_METRICS
 
     path = Path(data_dir) / "build.json"
@@ -81,6 +82,8 @@ def build_record(data_dir: str | Path) -> dict:
         command += f" --views {build['views']}"
     if build.get("view_metrics") and tuple(build["view_metrics"]) != tuple(VIEW_METRICS):
         command += f" --view-metrics {','.join(build['view_metrics'])}"
+    if build.get("sources") and tuple(build["sources"]) != tuple(DEFAULT_SOURCES):
+        command += f" --sources {','.join(build['sources'])}"
     return {**build, "command": command}
 
 
