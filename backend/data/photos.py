@@ -133,6 +133,7 @@ def list_photos(split: str | None = None, fractions: tuple[float, float, float] 
     """
     if split is not None and split not in SPLITS:
         raise InputError(f"Unknown split '{split}'; use one of {', '.join(SPLITS)}.")
+    sources = tuple(dict.fromkeys(sources))  # a source named twice is read once
     unknown = sorted(set(sources) - set(SOURCES))
     if unknown or not sources:
         raise InputError(f"Unknown photo source(s) {', '.join(unknown) or '(none given)'}; use some of {', '.join(SOURCES)}.")

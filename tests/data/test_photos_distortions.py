@@ -79,6 +79,7 @@ def test_lomiri_source_is_opt_in_and_named_when_missing(fake_root):
     assert [p.key for p in both] == ["lomiri/Wine_by_Jakkub_Mede.jpg", "opencv/apple.jpg", "opencv/baboon.jpg",
                                      "opencv/fruits.jpg"]
     assert both[0].source == "lomiri" and both[0].split == split_of("lomiri/Wine_by_Jakkub_Mede.jpg")
+    assert list_photos(sources=("lomiri", "opencv", "lomiri")) == both
     with pytest.raises(InputError, match="Unknown photo source"):
         list_photos(sources=("flickr",))
 
