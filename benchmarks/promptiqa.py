@@ -3,7 +3,8 @@
 Quality (``backend.iqa.promptiqa.evaluate`` on the built set; build it with
 ``python -m backend promptiqa build-data``): SRCC/PLCC per requirement for n = 3, 5, 7, 10 ISPs with
 interval and random sampling, the inverted prompt, and the random-scores / random-images / no-prompt
-controls; targets are the test photos, prompts come from training photos.
+controls; targets are the test photos, prompts come from training photos. The headline SRCC also gets a
+95 % interval from resampling the test photos (``evaluate.interval_bootstrap``).
 
 Speed: ms per image scoring a batch of images under a 10-ISP prompt, with the prompt's requirement tokens
 cached (the normal case after the first call) and without (cache cleared, so the 10 prompt images are
@@ -68,6 +69,10 @@ def main() -> None:
     held = summary[summary["held_out"] & summary["prompt"].isin(["interval", "random", "inverted"])]
     print("\nheld-out requirements, SRCC by n:")
     print(held.pivot_table(index=["requirement", "prompt"], columns="n", values="srcc").round(4).to_string())
+    interval = head["held_out_srcc_interval_photo_bootstrap"]
+    print(f"\nheld-out SRCC, {interval['n']} interval ISPs: {interval['mean']['srcc']:.3f} (95 % interval over "
+          f"resampled test photos: {interval['mean']['low']:.3f} to {interval['mean']['high']:.3f}; "
+          f"{interval['photos']} photos)")
     timing = speed(args.batch, args.repeats)
     print(f"\nms per image: cached prompt {timing['ms_per_image_cached_prompt']}, "
           f"uncached prompt {timing['ms_per_image_uncached_prompt']} (batch {args.batch})")

@@ -137,6 +137,11 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
     table = pd.DataFrame(card["results"]["table"])
     assert set(table["requirement"]) == set(DEFAULT_TRAIN) | set(DEFAULT_HELD_OUT)  # the card's requirements
     assert card["results"]["validation_headline"]["n"] == 10
+    bootstrap = card["results"]["headline"]["held_out_srcc_interval_photo_bootstrap"]
+    assert bootstrap["photos"] == 1 and set(bootstrap["per_requirement"]) == set(DEFAULT_HELD_OUT)
+    mean = bootstrap["mean"]  # one test photo: every resample is that photo, the interval is the point
+    assert mean["low"] == mean["srcc"] == mean["high"]
+    assert mean["srcc"] == pytest.approx(card["results"]["headline"]["held_out_srcc_interval"], abs=1e-4)
     assert json.loads((out / "card.json").read_text())["results"]["headline"]["n"] == 10
     only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
                         visual=FEATURES_DEFAULT, log=lambda text: None)

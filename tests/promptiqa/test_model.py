@@ -111,3 +111,17 @@ def test_batch_scores_equal_single_scores_and_stay_in_the_prompt_range():
     single = np.array([scorer.score_images([image], prompt)[0] for image in images])
     np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-4)
     assert np.all((batch >= 10.0) & (batch <= 70.0))
+
+
+def test_photo_bootstrap_resamples_whole_photos():
+    from backend.iqa.promptiqa.evaluate import correlations, photo_bootstrap
+
+    truth = np.arange(12.0)
+    predicted = np.concatenate([truth[:6], truth[6:][::-1]])  # photo a ranked right, photo b reversed
+    photos = np.array(["a"] * 6 + ["b"] * 6)
+    samples = photo_bootstrap(predicted, truth, photos, rounds=400, seed=3)
+    whole = correlations(predicted, truth)[0]
+    assert set(np.round(samples, 6)) == {1.0, -1.0, round(whole, 6)}  # aa, bb, or both photos
+    assert np.array_equal(samples, photo_bootstrap(predicted, truth, photos, rounds=400, seed=3))
+    single = photo_bootstrap(predicted[:6], truth[:6], photos[:6], rounds=20)
+    assert np.allclose(single, 1.0)  # one photo: every resample is that photo

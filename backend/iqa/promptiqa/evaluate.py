@@ -12,7 +12,10 @@ the user-facing normalisation (each prompt on its own min-max range). Reported p
   and Table 4;
 * the inverted prompt (normalised scores 1 - s, Table 5): the correlation must flip sign;
 * controls (Table 5): random scores (prompt images kept, scores uniform on [0, 1]), random images (noise
-  images with the real scores), and no prompt at all (the image token alone through the fusion blocks).
+  images with the real scores), and no prompt at all (the image token alone through the fusion blocks);
+* for the headline (interval prompts, n ISPs), a 95 % interval from resampling the target *photos*
+  (:func:`photo_bootstrap`): every version of a drawn photo comes along, so the interval says how much the
+  figure depends on which few photos are held out -- with six test photos, a lot.
 
 Requirements held out of training (the card lists them) are the test of following a new requirement;
 training requirements are reported too, on held-out photos.
@@ -52,14 +55,66 @@ def noise_images(shape: tuple[int, ...], count: int, seed: int = 0) -> list[np.n
     return [rng.integers(0, 256, shape, dtype=np.uint8) for _ in range(count)]
 
 
+def encode_rows(scorer, images: np.ndarray, table: pd.DataFrame, targets: str = "test", noise_count: int = 10,
+                seed: int = 0) -> tuple:
+    """V(I) of the prompt rows, the ``targets`` rows (:func:`evaluation_rows`) and ``noise_count`` noise images."""
+    train_rows, test_rows = evaluation_rows(table, targets)
+    return (scorer.image_features(list(images[train_rows])), scorer.image_features(list(images[test_rows])),
+            scorer.image_features(noise_images(images.shape[1:], noise_count, seed)))
+
+
 def evaluate(scorer, images: np.ndarray, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
              random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
     """One row per (requirement, n, prompt kind) with SRCC / PLCC on the ``targets`` photos (view 0)."""
-    train_rows, test_rows = evaluation_rows(table, targets)
-    features = (scorer.image_features(list(images[train_rows])), scorer.image_features(list(images[test_rows])),
-                scorer.image_features(noise_images(images.shape[1:], max(sizes), seed)))
+    features = encode_rows(scorer, images, table, targets, max(sizes), seed)
     return evaluate_features(scorer, features, table, requirements, held_out, sizes, random_rounds, seed, progress,
                              targets)
+
+
+def photo_bootstrap(predicted: np.ndarray, truth: np.ndarray, photos: np.ndarray, rounds: int = 1000,
+                    seed: int = 0) -> np.ndarray:
+    """SRCC on ``rounds`` resamples of the photos (drawn with replacement, each with all its rows).
+
+    The draws depend only on ``seed`` and the distinct photos, so two requirements scored on the same rows
+    get the same resamples and their per-round SRCCs can be averaged.
+    """
+    names, codes = np.unique(np.asarray(photos).astype(str), return_inverse=True)
+    members = [np.flatnonzero(codes == k) for k in range(len(names))]
+    rng = np.random.default_rng(seed)
+    samples = np.full(rounds, np.nan)
+    for index in range(rounds):
+        rows = np.concatenate([members[k] for k in rng.integers(0, len(names), len(names))])
+        samples[index] = correlations(predicted[rows], truth[rows])[0]
+    return samples
+
+
+def interval_bootstrap(scorer, features, table: pd.DataFrame, requirements, n: int = 10, rounds: int = 1000,
+                       seed: int = 0, targets: str = "test", confidence: float = 0.95) -> dict:
+    """SRCC with ``n`` interval ISPs per requirement and for their mean, each as (value, low, high): the
+    percentile interval of :func:`photo_bootstrap` (``features`` as :func:`evaluate_features` takes them)."""
+    from backend.iqa.promptiqa.prompts import sample_indices
+
+    train_rows, test_rows = evaluation_rows(table, targets)
+    photos = table["photo"].to_numpy()[test_rows]
+    tail = 100 * (1 - confidence) / 2
+    values, samples = {}, {}
+    for requirement in requirements:
+        labels = raw_labels(table, requirement)
+        prompt_labels, truth = labels[train_rows], labels[test_rows]
+        chosen = sample_indices(prompt_labels, n, "interval")
+        tokens = scorer.requirement_from(features[0][chosen], _normalise(prompt_labels[chosen]))
+        predicted = scorer.fuse(features[1], tokens)
+        values[requirement] = correlations(predicted, truth)[0]
+        samples[requirement] = photo_bootstrap(predicted, truth, photos, rounds, seed)
+
+    def summary(value, draws):
+        low, high = np.nanpercentile(draws, (tail, 100 - tail))
+        return {"srcc": round(float(value), 4), "low": round(float(low), 4), "high": round(float(high), 4)}
+
+    out = {"n": n, "photos": int(len(np.unique(photos.astype(str)))), "rounds": rounds, "confidence": confidence,
+           "per_requirement": {r: summary(values[r], samples[r]) for r in requirements}}
+    out["mean"] = summary(np.mean(list(values.values())), np.mean(list(samples.values()), axis=0))
+    return out
 
 
 def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,

@@ -1,7 +1,9 @@
 """Evaluate a trained PromptIQA weights folder and record the measured results in its card (paper 004 Tables 3-5).
 
-``evaluate_folder`` runs ``evaluate.evaluate`` for the held-out and the training requirements named in
-the card; ``evaluate_and_record`` writes the headline and the full table into ``card.json``.
+``evaluate_folder`` runs ``evaluate.evaluate_features`` for the held-out and the training requirements named
+in the card, and adds to the headline the photo-bootstrap interval of the held-out SRCC
+(``evaluate.interval_bootstrap``); ``evaluate_and_record`` writes the headline and the full table into
+``card.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
 
 def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5, targets: str = "test"):
     from backend.iqa.promptiqa.data import load_dataset
-    from backend.iqa.promptiqa.evaluate import evaluate, headline, summarise
+    from backend.iqa.promptiqa.evaluate import (
+        PROMPT_SIZES,
+        encode_rows,
+        evaluate_features,
+        headline,
+        interval_bootstrap,
+        summarise,
+    )
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
     from backend.iqa.promptiqa.weights import load_embedded
 
@@ -25,10 +34,14 @@ def evaluate_folder(weights_dir=None, data_dir="data/promptiqa", rounds: int = 5
     size = card.get("config", {}).get("visual", {}).get("input_size", 128)
     scorer = PromptIQAScorer(network, size)
     images, table = load_dataset(data_dir, size=size)
-    results = evaluate(scorer, images, table, held_out + trained, held_out=held_out, random_rounds=rounds,
-                       targets=targets)
+    features = encode_rows(scorer, images, table, targets, max(PROMPT_SIZES))
+    results = evaluate_features(scorer, features, table, held_out + trained, held_out=held_out, random_rounds=rounds,
+                                targets=targets)
     summary = summarise(results)
-    return summary, headline(summary)
+    head = headline(summary)
+    head["held_out_srcc_interval_photo_bootstrap"] = interval_bootstrap(scorer, features, table, held_out,
+                                                                        n=head["n"], targets=targets)
+    return summary, head
 
 
 def evaluate_and_record(weights_dir, data_dir="data/promptiqa", rounds: int = 5) -> dict:
