@@ -90,8 +90,9 @@ def photo_bootstrap(predicted: np.ndarray, truth: np.ndarray, photos: np.ndarray
 
 def interval_bootstrap(scorer, features, table: pd.DataFrame, requirements, n: int = 10, rounds: int = 1000,
                        seed: int = 0, targets: str = "test", confidence: float = 0.95) -> dict:
-    """SRCC with ``n`` interval ISPs per requirement and for their mean, each as (value, low, high): the
-    percentile interval of :func:`photo_bootstrap` (``features`` as :func:`evaluate_features` takes them)."""
+    """SRCC with ``n`` interval ISPs per requirement and for their mean, each as ``{srcc, low, high}``: the
+    value and the percentile interval of :func:`photo_bootstrap` (``features`` as :func:`evaluate_features`
+    takes them; the mean's interval averages the requirements' SRCCs within each resample)."""
     from backend.iqa.promptiqa.prompts import sample_indices
 
     train_rows, test_rows = evaluation_rows(table, targets)
