@@ -63,12 +63,14 @@ def encode_rows(scorer, images: np.ndarray, table: pd.DataFrame, targets: str = 
             scorer.image_features(noise_images(images.shape[1:], noise_count, seed)))
 
 
-def evaluate(scorer, images: np.ndarray, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
-             random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test") -> pd.DataFrame:
-    """One row per (requirement, n, prompt kind) with SRCC / PLCC on the ``targets`` photos (view 0)."""
-    features = encode_rows(scorer, images, table, targets, max(sizes), seed)
-    return evaluate_features(scorer, features, table, requirements, held_out, sizes, random_rounds, seed, progress,
-                             targets)
+def interval_prompt(scorer, prompt_features, prompt_labels: np.ndarray, n: int):
+    """The ``n`` interval-sampled prompt rows, their scores on the prompt's own [0, 1] range and the
+    requirement tokens they make."""
+    from backend.iqa.promptiqa.prompts import sample_indices
+
+    chosen = sample_indices(prompt_labels, n, "interval")
+    scores = _normalise(prompt_labels[chosen])
+    return chosen, scores, scorer.requirement_from(prompt_features[chosen], scores)
 
 
 def photo_bootstrap(predicted: np.ndarray, truth: np.ndarray, photos: np.ndarray, rounds: int = 1000,
@@ -93,8 +95,6 @@ def interval_bootstrap(scorer, features, table: pd.DataFrame, requirements, n: i
     """SRCC with ``n`` interval ISPs per requirement and for their mean, each as ``{srcc, low, high}``: the
     value and the percentile interval of :func:`photo_bootstrap` (``features`` as :func:`evaluate_features`
     takes them; the mean's interval averages the requirements' SRCCs within each resample)."""
-    from backend.iqa.promptiqa.prompts import sample_indices
-
     train_rows, test_rows = evaluation_rows(table, targets)
     photos = table["photo"].to_numpy()[test_rows]
     tail = 100 * (1 - confidence) / 2
@@ -102,9 +102,7 @@ def interval_bootstrap(scorer, features, table: pd.DataFrame, requirements, n: i
     for requirement in requirements:
         labels = raw_labels(table, requirement)
         prompt_labels, truth = labels[train_rows], labels[test_rows]
-        chosen = sample_indices(prompt_labels, n, "interval")
-        tokens = scorer.requirement_from(features[0][chosen], _normalise(prompt_labels[chosen]))
-        predicted = scorer.fuse(features[1], tokens)
+        predicted = scorer.fuse(features[1], interval_prompt(scorer, features[0], prompt_labels, n)[2])
         values[requirement] = correlations(predicted, truth)[0]
         samples[requirement] = photo_bootstrap(predicted, truth, photos, rounds, seed)
 
@@ -121,8 +119,10 @@ def interval_bootstrap(scorer, features, table: pd.DataFrame, requirements, n: i
 def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_out=(), sizes=PROMPT_SIZES,
                       random_rounds: int = 5, seed: int = 0, progress=None, targets: str = "test",
                       controls: bool = True) -> pd.DataFrame:
-    """:func:`evaluate` on encoded images: ``features`` = (prompt rows', target rows', noise images') V(I),
-    rows as :func:`evaluation_rows` gives them (training encodes its cached statistics once per check).
+    """One row per (requirement, n, prompt kind) with SRCC / PLCC on the ``targets`` photos (view 0), from
+    encoded images: ``features`` = (prompt rows', target rows', noise images') V(I), rows as
+    :func:`evaluation_rows` gives them (:func:`encode_rows`; training encodes its cached statistics once per
+    check).
     ``controls=False`` skips the random-score, random-image and no-prompt controls (noise features unused)."""
     from backend.iqa.promptiqa.prompts import sample_indices
 
@@ -142,9 +142,7 @@ def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_
         labels = raw_labels(table, requirement)
         prompt_labels, truth = labels[train_rows], labels[test_rows]
         for n in sizes:
-            chosen = sample_indices(prompt_labels, n, "interval")
-            scores = _normalise(prompt_labels[chosen])
-            requirement_tokens = scorer.requirement_from(train_features[chosen], scores)
+            chosen, scores, requirement_tokens = interval_prompt(scorer, train_features, prompt_labels, n)
             record(requirement, n, "interval", scorer.fuse(test_features, requirement_tokens), truth)
             inverted = scorer.requirement_from(train_features[chosen], 1 - scores)
             record(requirement, n, "inverted", scorer.fuse(test_features, inverted), truth)
