@@ -17,7 +17,8 @@ validation set of ``scripts/build_harmonization_sets.py``, the fMSE ratio (iHarm
 
 An oracle's ratio is the floor of its output family; the learned predictor shows how much of that the
 composite's statistics give away. Run: ``python -m benchmarks.harmonize_bounds [--train DIR] [--val DIR]
-[--limit N]``; writes ``benchmarks/results/harmonize_bounds.json``.
+[--limit N] [--results-name NAME]``; writes ``benchmarks/results/harmonize_bounds.json`` (or NAME.json). With the builder's manifest, the
+ratios are also given per kind of composite (donor transfer, retouch swap), as in ``benchmarks/harmonize.py``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", default="data/harmonization/val")
     parser.add_argument("--limit", type=int, help="only the first N training composites")
     parser.add_argument("--alpha", type=float, default=1.0, help="ridge regularisation")
+    parser.add_argument("--results-name", default="harmonize_bounds", help="benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
 
     from sklearn.linear_model import Ridge
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend.harmonization.dataset import read_triples
     from backend.harmonization.metrics import harmonization_errors, summarize
+    from benchmarks.harmonize import composite_kinds, fmse_by_kind
 
     def statistics_of(root, limit=None):
         rows, changes = [], []
@@ -100,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     train_x, train_y = statistics_of(args.train, args.limit)
     ridge = make_pipeline(StandardScaler(), Ridge(alpha=args.alpha)).fit(train_x, train_y)
     errors: dict[str, list] = {}
+    names = []
     for triple in read_triples(args.val):
+        names.append(triple.name)
         predictions = {"composite": triple.composite, **oracle_predictions(triple.composite, triple.mask, triple.real)}
         change = ridge.predict(cues(triple.composite, triple.mask)[None])[0]
         predictions["ridge_on_statistics"] = learned_target(triple.composite, triple.mask, change)
@@ -109,13 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     tables = {name: summarize(items) for name, items in errors.items()}
     base = tables["composite"]["all"]["fmse"]
     ratios = {name: table["all"]["fmse"] / base for name, table in tables.items()}
-    print(f"{'predictor':<24} {'fMSE':>8} {'x composite':>12}")
+    kinds = composite_kinds(args.val)
+    by_kind = {name: fmse_by_kind([{"image": n, "fmse": e.fmse} for n, e in zip(names, items, strict=True)],
+                                  kinds)
+               for name, items in errors.items()}
+    ratios_by_kind = {name: {k: v["fmse"] / by_kind["composite"][k]["fmse"] for k, v in groups.items()}
+                      for name, groups in by_kind.items()}
+    print(f"{'predictor':<24} {'fMSE':>8} {'x composite':>12}" + "".join(f" {k:>15}" for k in by_kind["composite"]))
     for name, table in tables.items():
-        print(f"{name:<24} {table['all']['fmse']:>8.1f} {ratios[name]:>12.3f}")
-    write_results("harmonize_bounds", {
+        print(f"{name:<24} {table['all']['fmse']:>8.1f} {ratios[name]:>12.3f}"
+              + "".join(f" {r:>15.3f}" for r in ratios_by_kind[name].values()))
+    write_results(args.results_name, {
         "train": args.train, "train_images": int(len(train_x)), "val": args.val,
         "val_images": int(tables["composite"]["all"]["count"]), "ridge_alpha": args.alpha,
-        "fmse_ratio_to_composite": ratios, "tables": tables})
+        "fmse_ratio_to_composite": ratios, "fmse_ratio_by_kind": ratios_by_kind,
+        "kind_counts": {k: v["count"] for k, v in by_kind["composite"].items()}, "tables": tables})
     return 0
 
 

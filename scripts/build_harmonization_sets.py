@@ -1,13 +1,18 @@
 """Build deterministic harmonization train and validation sets (iHarmony4 layout) from Debian photos.
 
     python scripts/build_harmonization_sets.py --out data/harmonization [--train 800] [--val 110]
+        [--retouch-fraction 0.31]
 
 Writes ``OUT/train`` and ``OUT/val``, each with ``composite/``, ``mask/`` and ``real/`` holding PNGs of the
-same names, plus ``manifest.json`` (source photo, transfer, jitter and seed of every sample). Photos come
+same names, plus ``manifest.json`` (source photo, transfer, jitter and seed of every sample) and ``build.json``
+(the command that rebuilds the set, which ``harmonization train`` copies into its card). Photos come
 from ``backend.data.photos`` (train split for ``train``; validation + test splits for ``val``, so that no
 validation photo is seen in training); each sample takes a random crop (50-100 % of the side) of a photo
 scaled to ``--side`` pixels on its long side, then ``backend.harmonization.synth`` makes the composite from
-an offline-segmenter region (or, for ``--stamp-fraction`` of samples, a pasted Tux Paint cut-out).
+an offline-segmenter region (or, for ``--stamp-fraction`` of samples, a pasted Tux Paint cut-out); for
+``--retouch-fraction`` of samples the change is a synthetic retouch swap instead of a donor transfer (0 by
+default, the donor-only recipe the shipped ``srh-tiny`` was trained and validated on; 0.31 is iHarmony4's
+test share of HAdobe5k + Hday2night).
 Same arguments -> same files. Prints the apt command when the photo packages are missing.
 """
 
@@ -31,7 +36,8 @@ def random_crop(photo: np.ndarray, rng: np.random.Generator, low: float = 0.5) -
     return photo[top:top + h, left:left + w]
 
 
-def build_split(photos, count: int, out: Path, seed: int, side: int, stamp_fraction: float, stamps) -> None:
+def build_split(photos, count: int, out: Path, seed: int, side: int, stamp_fraction: float, stamps,
+                retouch_fraction: float = 0.0, command: str = "") -> None:
     from tqdm import tqdm
 
     from backend.data.photos import load_photo
@@ -59,9 +65,10 @@ def build_split(photos, count: int, out: Path, seed: int, side: int, stamp_fract
                 stamp_rgb, alpha = load_image_and_alpha_mask(stamps[int(local.integers(len(stamps)))])
                 if alpha is None or alpha.sum() < 64:
                     continue
-                sample = synth.stamp_sample(photo, stamp_rgb, alpha, others, sample_seed)
+                sample = synth.stamp_sample(photo, stamp_rgb, alpha, others, sample_seed, retouch_fraction)
             else:
-                sample = synth.region_sample(photo, list(segmenter.segment(photo).masks), others, sample_seed)
+                sample = synth.region_sample(photo, list(segmenter.segment(photo).masks), others, sample_seed,
+                                             retouch_fraction)
                 if sample is None:
                     continue
             name = f"{done:05d}.png"
@@ -72,6 +79,8 @@ def build_split(photos, count: int, out: Path, seed: int, side: int, stamp_fract
             done += 1
             bar.update(1)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
+    (out / "build.json").write_text(json.dumps({"command": command, "images": count,
+                                                "retouch_fraction": retouch_fraction}, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", type=int, default=110, help="number of validation composites")
     parser.add_argument("--side", type=int, default=320, help="long side of the photos before cropping")
     parser.add_argument("--stamp-fraction", type=float, default=0.1, help="fraction of pasted cut-out samples")
+    parser.add_argument("--retouch-fraction", type=float, default=0.0,
+                        help="fraction of synthetic retouch swaps (0 = donor transfers only, the shipped network's "
+                             "data; iHarmony4's test set has 31 %% HAdobe5k + Hday2night)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
@@ -102,10 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         print("note: tuxpaint-stamps-default is not installed; using segmenter regions only "
               "(apt-get install tuxpaint-stamps-default adds cut-out objects)", file=sys.stderr)
     out = Path(args.out)
+    command = "python scripts/build_harmonization_sets.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.train:
-        build_split(train, args.train, out / "train", args.seed, args.side, args.stamp_fraction, stamps)
+        build_split(train, args.train, out / "train", args.seed, args.side, args.stamp_fraction, stamps,
+                    args.retouch_fraction, command)
     if args.val:
-        build_split(held_out, args.val, out / "val", args.seed + 1, args.side, args.stamp_fraction, stamps)
+        build_split(held_out, args.val, out / "val", args.seed + 1, args.side, args.stamp_fraction, stamps,
+                    args.retouch_fraction, command)
     print(f"wrote {args.train} training and {args.val} validation composites under {out}")
     return 0
 

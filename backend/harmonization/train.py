@@ -108,6 +108,14 @@ def held_out_fmse(network, tensors, work_size: int, batch: int = 16) -> float:
     return total / len(comps) * 255.0**2
 
 
+def built_by(data: Path) -> str:
+    """The command that rebuilt the training set (its ``build.json``), or the builder's name for older sets."""
+    build = Path(data) / "build.json"
+    if build.exists():
+        return json.loads(build.read_text()).get("command") or str(build)
+    return "scripts/build_harmonization_sets.py (Debian photos, iHarmony4 recipe)"
+
+
 def foreground_mse(pred, real, mask):
     per_image = ((pred - real) ** 2 * mask).sum(dim=(1, 2, 3)) / (3.0 * mask.sum(dim=(1, 2, 3)).clamp_min(1.0))
     return per_image.mean()
@@ -199,7 +207,7 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
         "name": out.stem, "paper": "002", "config_name": config_name, "config": network.config.as_dict(),
         "work_size": work_size, "loss_size": loss_size, "parameters": sum(p.numel() for p in network.parameters()),
         "data": {"train": str(data), "train_images": len(comps), "similarity_segmenter": segmenter,
-                 "built_by": "scripts/build_harmonization_sets.py (Debian photos, iHarmony4 recipe)"},
+                 "built_by": built_by(data)},
         "training": {"steps": sum(r["steps"] for r in runs), "seconds": round(sum(r["seconds"] for r in runs), 1),
                      "optimizer": "AdamW(0.9, 0.999), wd 1e-4, lr cosine to 1e-6 within each run", "runs": runs},
         "command": " && ".join(r["command"] for r in runs if r.get("command")),

@@ -38,6 +38,50 @@ def test_only_the_region_changes_and_real_is_the_photo(photo_and_regions):
     assert 0.01 <= sample.mask.mean() <= 0.5
 
 
+def test_retouch_swap_is_a_global_edit_of_the_region(photo_and_regions):
+    photo, regions = photo_and_regions
+    others = [sample_photo("coffee")[::4, ::4]]
+    sample = synth.region_sample(photo, regions, others, seed=11, retouch_fraction=1.0)
+    assert sample.info["transfer"] == "retouch" and set(sample.info["retouch"]) == {
+        "exposure_stops", "temperature", "tint", "tone_curve", "saturation"}
+    assert np.array_equal(sample.composite[~sample.mask], photo[~sample.mask])
+    # a global edit: pixels of the same colour stay the same colour
+    region, changed = photo[sample.mask].reshape(-1, 3), sample.composite[sample.mask].reshape(-1, 3)
+    _, first, inverse = np.unique(region, axis=0, return_index=True, return_inverse=True)
+    assert np.array_equal(changed, changed[first][inverse.ravel()])
+    # fraction 0 is the donor recipe, draw for draw
+    plain = synth.region_sample(photo, regions, others, seed=11)
+    assert np.array_equal(plain.composite, synth.region_sample(photo, regions, others, seed=11,
+                                                                retouch_fraction=0.0).composite)
+    assert plain.info["transfer"] in synth.TRANSFERS
+
+
+def test_retouch_edits():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(3000, 3)).astype(float)
+    unchanged, params = synth.retouch(pixels, rng, amount=0.0)
+    assert np.allclose(unchanged, pixels, atol=1e-6) and params["saturation"] == 1.0
+    unit = np.linspace(0, 1, 101)
+    assert np.allclose(synth.linear_to_srgb(synth.srgb_to_linear(unit)), unit, atol=1e-9)
+    assert np.isclose(synth.srgb_to_linear(np.array(0.5)), 0.21404, atol=1e-4)  # sRGB mid grey
+    # one stop up doubles linear light; a positive tone curve adds contrast about mid grey
+    grey = np.full((1, 3), 100.0)
+    brighter = synth.linear_to_srgb(synth.srgb_to_linear(grey / 255) * 2) * 255
+    assert np.allclose(synth.retouch(grey, _FixedDraws([1.0, 0, 0, 0, 0]))[0], brighter, atol=1e-6)
+    curve = synth.retouch(np.array([[64.0] * 3, [128.0] * 3, [192.0] * 3]), _FixedDraws([0, 0, 0, 0.5, 0]))[0]
+    assert curve[0, 0] < 64 and abs(curve[1, 0] - 128) < 1 and curve[2, 0] > 192
+
+
+class _FixedDraws:
+    """Stands in for a Generator: ``retouch`` draws exposure, temperature, tint, tone curve, log saturation."""
+
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def uniform(self, low, high):
+        return next(self.values)
+
+
 def test_stamp_sample_pastes_a_cut_out():
     photo = sample_photo("coffee")[::2, ::2].copy()
     stamp = np.zeros((40, 30, 3), dtype=np.uint8)
@@ -96,7 +140,8 @@ def test_build_script_is_deterministic(tmp_path):
     from scripts.build_harmonization_sets import main
 
     for run in ("a", "b"):
-        assert main(["--out", str(tmp_path / run), "--train", "3", "--val", "2", "--side", "160"]) == 0
+        assert main(["--out", str(tmp_path / run), "--train", "3", "--val", "2", "--side", "160",
+                     "--retouch-fraction", "0.5"]) == 0
     for split in ("train", "val"):
         for folder in ("composite", "mask", "real"):
             names = sorted(p.name for p in (tmp_path / "a" / split / folder).iterdir())
@@ -104,3 +149,12 @@ def test_build_script_is_deterministic(tmp_path):
             match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / split / folder, tmp_path / "b" / split / folder,
                                                        names, shallow=False)
             assert not mismatch and not errors
+    import json
+
+    from backend.harmonization.train import built_by
+
+    build = json.loads((tmp_path / "a" / "val" / "build.json").read_text())
+    assert build["retouch_fraction"] == 0.5 and "--retouch-fraction 0.5" in build["command"]
+    assert built_by(tmp_path / "a" / "train") == build["command"]
+    kinds = {info["transfer"] for info in json.loads((tmp_path / "a" / "train" / "manifest.json").read_text()).values()}
+    assert kinds <= set(synth.TRANSFERS) | {"retouch"}
