@@ -17,8 +17,14 @@ photos), three reference points per requirement:
   training requirement, then a ridge fit of the 10 interval-sampled prompt scores on their predictions for
   the prompt images, applied to the targets' predictions.
 
-Run: ``python -m benchmarks.promptiqa_bounds [--data DIR] [--targets test|validation]``; writes
-``benchmarks/results/promptiqa_bounds.json``.
+``--features mobilenet`` (or ``both``: the statistics and these side by side) asks the same questions of
+an ImageNet-pretrained network instead: per-channel means and standard deviations of MobileNetV2 block
+outputs (``benchmarks/pretrained_mobilenet.py``, weights taken from an npm package), i.e. whether a
+pretrained backbone would carry the requirements across photos better than the 39 statistics.
+
+Run: ``python -m benchmarks.promptiqa_bounds [--data DIR] [--targets test|validation]
+[--features statistics|mobilenet|both]``; writes ``benchmarks/results/promptiqa_bounds.json`` (with
+``_mobilenet`` / ``_both`` appended to the name for the other inputs).
 """
 
 from __future__ import annotations
@@ -47,17 +53,39 @@ def _srcc(predicted: np.ndarray, truth: np.ndarray) -> float:
     return correlations(predicted, truth)[0]
 
 
-def measure(data_dir: str, targets: str = "test", prompt_size: int = 10) -> dict:
+FEATURE_CHOICES = ("statistics", "mobilenet", "both")
+
+
+def regressor_inputs(data_dir: str, images: np.ndarray, features: str = "statistics") -> np.ndarray:
+    """What the regressors see for every image: the encoder's statistics, MobileNetV2 pooled activations
+    (cached beside the set in ``mobilenet_features.npy``), or both."""
+    from backend.iqa.promptiqa.features import dataset_statistics
+
+    if features not in FEATURE_CHOICES:
+        raise ValueError(f"unknown features {features!r}; use one of {FEATURE_CHOICES}")
+    parts = [dataset_statistics(data_dir, images)] if features != "mobilenet" else []
+    if features != "statistics":
+        from benchmarks.pretrained_mobilenet import pooled_features
+
+        cache = Path(data_dir) / "mobilenet_features.npy"
+        if cache.exists() and len(np.load(cache, mmap_mode="r")) == len(images):
+            parts.append(np.load(cache))
+        else:
+            parts.append(pooled_features(images))
+            np.save(cache, parts[-1])
+    return np.concatenate(parts, axis=1)
+
+
+def measure(data_dir: str, targets: str = "test", prompt_size: int = 10, features: str = "statistics") -> dict:
     from sklearn.linear_model import Ridge
 
     from backend.iqa.promptiqa.data import REQUIREMENTS, load_dataset
     from backend.iqa.promptiqa.evaluate import evaluation_rows
-    from backend.iqa.promptiqa.features import dataset_statistics
     from backend.iqa.promptiqa.prompts import sample_indices
     from backend.iqa.promptiqa.requirements import DEFAULT_TRAIN, raw_labels
 
     images, table = load_dataset(data_dir, size=None)
-    statistics = dataset_statistics(data_dir, images)
+    statistics = regressor_inputs(data_dir, images, features)
     prompt_rows, target_rows = evaluation_rows(table, targets)
     is_train = table["split"].to_numpy() == "train"
     present = [r for r in REQUIREMENTS if r in table and table.loc[target_rows, r].notna().all()]
@@ -87,7 +115,8 @@ def measure(data_dir: str, targets: str = "test", prompt_size: int = 10) -> dict
             "supervised_srcc": _srcc(models[requirement].predict(statistics[target_rows]), truth),
             "stacked_prompt_srcc": _srcc(stack.predict((target_design - centre) / spread), truth),
         }
-    return {"data": data_dir, "targets": targets, "target_images": int(len(target_rows)),
+    return {"data": data_dir, "features": features, "inputs": int(statistics.shape[1]),
+            "targets": targets, "target_images": int(len(target_rows)),
             "prompt_size": prompt_size, "training_requirements": trained, "requirements": rows}
 
 
@@ -95,15 +124,19 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/promptiqa")
     parser.add_argument("--targets", choices=("test", "validation"), default="test")
+    parser.add_argument("--features", choices=FEATURE_CHOICES, default="statistics",
+                        help="regressor inputs: the encoder's 39 statistics, pretrained MobileNetV2 activations, or both")
     args = parser.parse_args(argv)
-    result = {targets: measure(args.data, targets) for targets in dict.fromkeys((args.targets, "validation"))}
+    result = {targets: measure(args.data, targets, features=args.features)
+              for targets in dict.fromkeys((args.targets, "validation"))}
     for targets, part in result.items():
-        print(f"{targets} photos ({part['target_images']} images), {part['prompt_size']} interval ISPs for the stack")
+        print(f"{targets} photos ({part['target_images']} images), {part['prompt_size']} interval ISPs for the stack; "
+              f"inputs: {args.features} ({part['inputs']} values)")
         print(f"{'requirement':<12}{'held out':>9}{'ceiling':>9}{'supervised':>12}{'stacked':>9}")
         for name, row in part["requirements"].items():
             print(f"{name:<12}{'yes' if row['held_out'] else '':>9}{row['label_ceiling_srcc']:>9.3f}"
                   f"{row['supervised_srcc']:>12.3f}{row['stacked_prompt_srcc']:>9.3f}")
-    write_results("promptiqa_bounds", result)
+    write_results("promptiqa_bounds" + ("" if args.features == "statistics" else f"_{args.features}"), result)
     return result
 
 
