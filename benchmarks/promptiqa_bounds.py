@@ -30,7 +30,6 @@ Run: ``python -m benchmarks.promptiqa_bounds [--data DIR] [--targets test|valida
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -60,24 +59,16 @@ FEATURE_CHOICES = ("statistics", "mobilenet", "both")
 def regressor_inputs(data_dir: str, images: np.ndarray, features: str = "statistics") -> np.ndarray:
     """What the regressors see for every image: the encoder's statistics, MobileNetV2 pooled activations
     (cached beside the set in ``mobilenet_features.npy``, recomputed when ``images.npy`` changes), or both."""
-    from backend.iqa.promptiqa.features import dataset_statistics
+    from backend.iqa.promptiqa.features import cached_image_values, dataset_statistics
 
     if features not in FEATURE_CHOICES:
         raise ValueError(f"unknown features {features!r}; use one of {FEATURE_CHOICES}")
     parts = [dataset_statistics(data_dir, images)] if features != "mobilenet" else []
     if features != "statistics":
-        from benchmarks.pretrained_mobilenet import pooled_features
+        from benchmarks.pretrained_mobilenet import PACKAGE, pooled_features
 
-        source = Path(data_dir) / "images.npy"
-        stamp = {"images": int(len(images)), "source_bytes": source.stat().st_size if source.is_file() else None,
-                 "source_mtime": source.stat().st_mtime if source.is_file() else None}
-        cache, meta = Path(data_dir) / "mobilenet_features.npy", Path(data_dir) / "mobilenet_features.json"
-        if cache.is_file() and meta.is_file() and json.loads(meta.read_text()) == stamp:
-            parts.append(np.load(cache))
-        else:
-            parts.append(pooled_features(images))
-            np.save(cache, parts[-1])
-            meta.write_text(json.dumps(stamp))
+        parts.append(cached_image_values(data_dir, images, "mobilenet_features", pooled_features,
+                                         [f"MobileNetV2 of {PACKAGE}, pooled_features defaults"]))
     return np.concatenate(parts, axis=1)
 
 

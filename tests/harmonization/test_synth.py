@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,7 @@ def test_build_script_is_deterministic(tmp_path):
             pytest.skip("photo packages not installed")
     except InputError:
         pytest.skip("photo packages not installed")
+    from backend.harmonization.train import built_by
     from scripts.build_harmonization_sets import main
 
     for run in ("a", "b"):
@@ -149,10 +152,6 @@ def test_build_script_is_deterministic(tmp_path):
             match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a" / split / folder, tmp_path / "b" / split / folder,
                                                        names, shallow=False)
             assert not mismatch and not errors
-    import json
-
-    from backend.harmonization.train import built_by
-
     build = json.loads((tmp_path / "a" / "val" / "build.json").read_text())
     assert build["retouch_fraction"] == 0.5 and "--retouch-fraction 0.5" in build["command"]
     assert built_by(tmp_path / "a" / "train") == build["command"]

@@ -83,21 +83,27 @@ def statistics_of(images) -> np.ndarray:
     return np.stack([quality_statistics(image) for image in images]) if len(images) else np.zeros((0, COUNT), np.float32)
 
 
-def dataset_statistics(data_dir: str | Path, images: np.ndarray) -> np.ndarray:
-    """Statistics of every image of a built set (stored size), cached beside it in ``statistics.npy``.
+def cached_image_values(data_dir: str | Path, images: np.ndarray, name: str, compute, names) -> np.ndarray:
+    """``compute(list(images))`` for the images of a built set, cached beside it in ``NAME.npy``.
 
     The cache is used only when it was made from the same ``images.npy`` (size and modification time) with
-    the same :data:`FEATURE_NAMES`; otherwise it is recomputed.
+    the same ``names`` (what the values are); otherwise it is recomputed (``NAME.json`` holds the stamp).
     """
     folder = Path(data_dir)
     source = folder / "images.npy"
-    stamp = {"names": list(FEATURE_NAMES), "images": int(len(images)),
+    stamp = {"names": list(names), "images": int(len(images)),
              "source_bytes": source.stat().st_size if source.is_file() else None,
              "source_mtime": source.stat().st_mtime if source.is_file() else None}
-    cache, meta = folder / "statistics.npy", folder / "statistics.json"
+    cache, meta = folder / f"{name}.npy", folder / f"{name}.json"
     if cache.is_file() and meta.is_file() and json.loads(meta.read_text()) == stamp:
         return np.load(cache)
-    values = statistics_of(list(images))
+    values = compute(list(images))
     np.save(cache, values)
     meta.write_text(json.dumps(stamp))
     return values
+
+
+def dataset_statistics(data_dir: str | Path, images: np.ndarray) -> np.ndarray:
+    """Statistics of every image of a built set (stored size), cached beside it in ``statistics.npy``
+    (:func:`cached_image_values`, keyed by :data:`FEATURE_NAMES`)."""
+    return cached_image_values(data_dir, images, "statistics", statistics_of, FEATURE_NAMES)
