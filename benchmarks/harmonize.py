@@ -57,6 +57,12 @@ def fmse_by_kind(per_image: list[dict], kinds: dict[str, str]) -> dict[str, dict
     return {kind: {"fmse": float(np.mean(values)), "count": len(values)} for kind, values in sorted(groups.items())}
 
 
+def ratios_by_kind(by_kind: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Method -> kind -> fMSE as a multiple of the composite's on that kind (``by_kind`` must hold "composite")."""
+    base = by_kind["composite"]
+    return {name: {kind: groups[kind]["fmse"] / base[kind]["fmse"] for kind in base} for name, groups in by_kind.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="data/harmonization/val")
@@ -119,12 +125,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['seconds_1024x768']:>11.3f} {row['ratio_to_reinhard_1024x768']:>10.2f}")
     if kinds:
         by_kind = {name: row["fmse_by_kind"] for name, row in results["methods"].items()}
-        base = by_kind["composite"]
-        print("\nfMSE x composite by kind of composite: " + ", ".join(f"{k} ({v['count']})" for k, v in base.items()))
-        for name, groups in by_kind.items():
-            print(f"{name:<18} " + " ".join(f"{groups[k]['fmse'] / base[k]['fmse']:>8.3f}" for k in base))
-        results["fmse_ratio_by_kind"] = {name: {k: groups[k]["fmse"] / base[k]["fmse"] for k in base}
-                                         for name, groups in by_kind.items()}
+        results["fmse_ratio_by_kind"] = ratios_by_kind(by_kind)
+        counts = ", ".join(f"{k} ({v['count']})" for k, v in by_kind["composite"].items())
+        print(f"\nfMSE x composite by kind of composite: {counts}")
+        for name, ratios in results["fmse_ratio_by_kind"].items():
+            print(f"{name:<18} " + " ".join(f"{ratio:>8.3f}" for ratio in ratios.values()))
     print(f"shipped network: {results['shipped_network']}")
     print(f"targets: {json.dumps(results['targets'], indent=1)}")
     RESULTS_DIR.mkdir(exist_ok=True)

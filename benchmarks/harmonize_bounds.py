@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend.harmonization.dataset import read_triples
     from backend.harmonization.metrics import harmonization_errors, summarize
-    from benchmarks.harmonize import composite_kinds, fmse_by_kind
+    from benchmarks.harmonize import composite_kinds, fmse_by_kind, ratios_by_kind
 
     def statistics_of(root, limit=None):
         rows, changes = [], []
@@ -118,16 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     by_kind = {name: fmse_by_kind([{"image": n, "fmse": e.fmse} for n, e in zip(names, items, strict=True)],
                                   kinds)
                for name, items in errors.items()}
-    ratios_by_kind = {name: {k: v["fmse"] / by_kind["composite"][k]["fmse"] for k, v in groups.items()}
-                      for name, groups in by_kind.items()}
+    kind_ratios = ratios_by_kind(by_kind)
     print(f"{'predictor':<24} {'fMSE':>8} {'x composite':>12}" + "".join(f" {k:>15}" for k in by_kind["composite"]))
     for name, table in tables.items():
         print(f"{name:<24} {table['all']['fmse']:>8.1f} {ratios[name]:>12.3f}"
-              + "".join(f" {r:>15.3f}" for r in ratios_by_kind[name].values()))
+              + "".join(f" {r:>15.3f}" for r in kind_ratios[name].values()))
     write_results(args.results_name, {
         "train": args.train, "train_images": int(len(train_x)), "val": args.val,
         "val_images": int(tables["composite"]["all"]["count"]), "ridge_alpha": args.alpha,
-        "fmse_ratio_to_composite": ratios, "fmse_ratio_by_kind": ratios_by_kind,
+        "fmse_ratio_to_composite": ratios, "fmse_ratio_by_kind": kind_ratios,
         "kind_counts": {k: v["count"] for k, v in by_kind["composite"].items()}, "tables": tables})
     return 0
 
