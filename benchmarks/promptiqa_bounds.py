@@ -1,6 +1,7 @@
 """How well the ``features`` encoder's inputs can follow each requirement (context for PromptIQA's SRCC target).
 
-The PromptIQA target (held-out SRCC >= 0.85 with 10 ISPs, paper 004 Table 3) asks the embedded model to
+The PromptIQA target (held-out SRCC >= 0.85 with 10 ISPs; paper 004's own model reaches PLCC 0.57-0.88 on
+the analogous unseen requirements of its Table 3, see ``benchmarks/promptiqa.py``) asks the embedded model to
 rank the held-out photos by a requirement it never trained on, from the 39 fixed no-reference statistics
 of ``backend.iqa.promptiqa.features``. This script measures, on the set built by ``promptiqa build-data``
 and with the evaluation's rows (``evaluate.evaluation_rows``: targets are view 0 of the validation or test
