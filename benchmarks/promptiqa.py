@@ -17,6 +17,7 @@ Paper reference: the run also prints paper 004's own figures for the same questi
 trained on its mixed data (MDT, ViT-B/8 MoNet pre-trained on ImageNet, 12 IQA databases) and prompted with
 10 ISPs of a requirement it never trained on (SSIM, FSIM and LPIPS labels of TID2013 and Kadid-10k test
 images), as PLCC -- beside this model's PLCC on its held-out requirements with 10 interval ISPs.
+
 Run: ``python -m benchmarks.promptiqa [--rounds 5] [--batch 32]``; writes ``benchmarks/results/promptiqa.json``.
 """
 
