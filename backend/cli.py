@@ -3,7 +3,8 @@
 Each capability lives in its own command module exposing ``add_parsers(subparsers)``; the module registers
 one or more sub-commands with ``parser.set_defaults(func=handler)``, where ``handler(args) -> int`` returns
 the exit code. Command modules must import heavy libraries (torch, pyiqa, ...) inside their handlers, so
-that ``--help`` stays fast. Errors deriving from ``HarmonyLabError`` become one sentence on stderr and exit
+that ``--help`` stays fast. The settings are read once before the command runs (a bad value is an error
+naming the variable). Errors deriving from ``HarmonyLabError`` become one sentence on stderr and exit
 code 2 (DESIGN.md conventions).
 """
 
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     "backend.iqa.promptiqa.cli",
     "backend.iqa.dogiqa.cli",
     "backend.iqa.harmonyiqa.cli",
+    "backend.settings_cli",
 )
 
 
@@ -38,9 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from backend import settings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        settings.load()
         return int(args.func(args) or 0)
     except HarmonyLabError as error:
         print(f"error: {error}", file=sys.stderr)

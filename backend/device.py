@@ -1,12 +1,12 @@
-"""Device choice for torch models: ``HARMONYLAB_DEVICE`` if set, else CUDA when present, else CPU."""
+"""Device choice for torch models: the setting ``HARMONYLAB_DEVICE`` if set, else CUDA when present, else CPU."""
 
 from __future__ import annotations
 
-import os
+from backend import settings
 
 
 def default_device() -> str:
-    requested = os.environ.get("HARMONYLAB_DEVICE", "").strip()
+    requested = settings.current().device
     if requested:
         return requested
     import torch

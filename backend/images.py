@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from backend import settings
 from backend.errors import InputError
 
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -51,13 +51,8 @@ Image.MAX_IMAGE_PIXELS = None
 
 
 def max_pixels() -> int:
-    """The configured pixel limit (``HARMONYLAB_MAX_PIXELS``)."""
-    raw = os.environ.get("HARMONYLAB_MAX_PIXELS", "")
-    try:
-        value = int(float(raw)) if raw.strip() else DEFAULT_MAX_PIXELS
-    except ValueError:
-        value = DEFAULT_MAX_PIXELS
-    return max(value, 1)
+    """The configured pixel limit (the setting ``HARMONYLAB_MAX_PIXELS``)."""
+    return settings.current().max_pixels
 
 
 def _check_size(width: int, height: int, name: str, limit: int | None) -> None:
@@ -84,7 +79,7 @@ def _open_pil(source: Any, name: str) -> Image.Image:
     """Open ``source`` lazily with Pillow (header only); raise InputError for anything unreadable."""
     if isinstance(source, Mapping) and "path" in source:  # Gradio FileData dict
         source = source["path"]
-    if hasattr(source, "path") and not isinstance(source, (str, Path)) and isinstance(getattr(source, "path"), str):
+    if hasattr(source, "path") and not isinstance(source, (str, Path)) and isinstance(source.path, str):
         source = source.path  # Gradio FileData object or similar
     if isinstance(source, (str, Path)):
         path = Path(source)

@@ -5,6 +5,9 @@ Thurstone Case V (``backend.scaling.pairwise``), with bootstrap CIs over annotat
 (paper 000 Sec. II): per-image MOS after BT.500 subject screening (``backend.scaling.mos``), and each
 method's mean MOS with a t-interval over its images. Flagged annotators and gold answers are excluded.
 
+People's scores of the items come from :mod:`backend.campaign_scores` (the same service the HarmonyIQA
+training rows and PromptIQA campaign prompts use).
+
 Ranks respect CI overlap: a method's rank range runs from 1 + (methods whose CI lies wholly above its CI)
 to n - (methods whose CI lies wholly below it), so methods that cannot be told apart share a range.
 
@@ -26,24 +29,17 @@ import pandas as pd
 from scipy import stats
 
 from backend import registry
+from backend.campaign_scores import campaign_scores, judgments
 from backend.errors import InputError
+from backend.images import load_image
+from backend.scaling.correlation import bootstrap_correlations
+from backend.scaling.pairwise import scale_votes
+from backend.store import quality
+from backend.store.campaigns import get_campaign
+from backend.store.db import default_database
+from backend.store.export import answers_table
 
 PAIRWISE_MODELS = ("bt", "thurstone")
-
-
-def _store():
-    from backend.store import campaigns, export, quality
-    from backend.store.db import default_database
-
-    return campaigns, export, quality, default_database()
-
-
-def _judgments(name: str, db=None):
-    campaigns, export, _, default = _store()
-    db = db or default
-    info = campaigns.get_campaign(name, db)
-    answers = export.answers_table(name, db, include_flagged=False, include_gold=False)
-    return info, answers, db
 
 
 def rank_ranges(ci_low: np.ndarray, ci_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,14 +64,12 @@ def method_ranking(name: str, model: str = "bt", n_bootstrap: int = 200, seed: i
 
     ``progress(done, total)`` is called after each bootstrap round.
     """
-    info, answers, _ = _judgments(name, db)
+    info, answers, _ = judgments(name, db)
     if answers.empty:
         raise InputError(f"Campaign '{name}' has no answers yet (flagged annotators and gold answers excluded).")
     if info.kind == "pairwise":
         if model not in PAIRWISE_MODELS:
             raise InputError(f"Unknown scaling model '{model}'; choose one of {', '.join(PAIRWISE_MODELS)}.")
-        from backend.scaling.pairwise import scale_votes
-
         votes = answers[["annotator", "left", "right", "choice"]]
         table = scale_votes(votes, "thurstone" if model == "thurstone" else "bt", n_bootstrap=n_bootstrap,
                             seed=seed, progress=progress)
@@ -92,24 +86,16 @@ def method_ranking(name: str, model: str = "bt", n_bootstrap: int = 200, seed: i
 
 
 def image_mos(name: str, db=None) -> pd.DataFrame:
-    """Per-image MOS of a rating campaign (paper 000 Eq. 1 after BT.500 screening) with its method."""
-    info, answers, _ = _judgments(name, db)
-    if info.kind != "rating":
-        raise InputError(f"Campaign '{name}' is a pairwise campaign; MOS needs a rating campaign.")
-    if answers.empty:
-        raise InputError(f"Campaign '{name}' has no ratings yet.")
-    from backend.scaling.mos import compute_mos
-
-    result = compute_mos(answers[["annotator", "item", "score"]])
-    method_of = answers.drop_duplicates("item").set_index("item")["method"]
-    table = result.table.copy()
-    table["method"] = table["item"].map(method_of)
-    return table
+    """Per-image MOS of a rating campaign (paper 000 Eq. 1 after BT.500 screening): item, mos, ci_low,
+    ci_high, n_ratings, method."""
+    table = campaign_scores(name, db, kind="rating").table
+    return table.rename(columns={"human": "mos", "n": "n_ratings"})[["item", "mos", "ci_low", "ci_high", "n_ratings",
+                                                                      "method"]]
 
 
 def win_rates(name: str, db=None) -> pd.DataFrame:
     """Method x method share of wins of the row method against the column method (ties as halves)."""
-    info, answers, _ = _judgments(name, db)
+    info, answers, _ = judgments(name, db)
     if info.kind != "pairwise":
         raise InputError(f"Campaign '{name}' is a rating campaign; win rates need pairwise votes.")
     methods = sorted(set(answers["left"]) | set(answers["right"]))
@@ -128,10 +114,9 @@ def win_rates(name: str, db=None) -> pd.DataFrame:
 
 def annotator_qc(name: str, db=None) -> pd.DataFrame:
     """Per annotator: answers, gold accuracy, median response time, flag (flagged ones included)."""
-    campaigns, export, quality, default = _store()
-    db = db or default
-    info = campaigns.get_campaign(name, db)
-    answers = export.answers_table(name, db, include_flagged=True, include_gold=True)
+    db = db or default_database()
+    info = get_campaign(name, db)
+    answers = answers_table(name, db, include_flagged=True, include_gold=True)
     if answers.empty:
         return pd.DataFrame(columns=["annotator", "answers", "gold_answered", "gold_accuracy",
                                      "median_response_ms", "flagged"])
@@ -154,37 +139,14 @@ class ModelsVsPeople:
     item_scores: pd.DataFrame  # item, group, method, human, <model>...
 
 
-def _human_item_scores(name: str, db=None) -> pd.DataFrame:
-    info, answers, _ = _judgments(name, db)
-    if answers.empty:
-        raise InputError(f"Campaign '{name}' has no answers yet; collect judgments before comparing models.")
-    items = {i.label: i for i in info.items.values() if not i.is_gold}
-    if info.kind == "rating":
-        table = image_mos(name, db=db).rename(columns={"mos": "human"})[["item", "human"]]
-    else:
-        from backend.scaling.pairwise import scale_votes
-
-        votes = answers[["annotator", "left_item", "right_item", "choice"]].rename(
-            columns={"left_item": "left", "right_item": "right"})
-        table = scale_votes(votes, "thurstone").rename(columns={"score": "human"})[["item", "human"]]
-    table = table[table["item"].isin(items)].copy()
-    table["group"] = table["item"].map(lambda label: items[label].group)
-    table["method"] = table["item"].map(lambda label: items[label].method)
-    return table.reset_index(drop=True), items
-
-
 def models_vs_people(name: str, model_names: Sequence[str], n_bootstrap: int = 500, seed: int = 0,
                      progress: Callable[[float, str], None] | None = None, db=None) -> ModelsVsPeople:
     """Score the campaign's items with each model and correlate with the human scores (with CIs)."""
-    from backend.images import load_image
-    from backend.scaling.correlation import bootstrap_correlations
-
     if not model_names:
         raise InputError("No model was chosen; pick at least one registry IQA model to compare with people.")
-    campaigns, _, _, default = _store()
-    db = db or default
-    info = campaigns.get_campaign(name, db)
-    table, items = _human_item_scores(name, db)
+    people = campaign_scores(name, db)
+    info, files = people.info, people.table
+    table = files[["item", "group", "method", "human"]].copy()
     if len(table) < 3:
         raise InputError(f"Campaign '{name}' has human scores for {len(table)} items; correlations need at least 3.")
     cards = [registry.card(m) for m in model_names]
@@ -193,10 +155,10 @@ def models_vs_people(name: str, model_names: Sequence[str], n_bootstrap: int = 5
             raise InputError(f"'{card.name}' is a {card.task} model, not an image-quality model.")
         if card.needs_mask:
             raise InputError(f"'{card.name}' needs a foreground mask, which campaign items do not carry.")
-        if card.full_reference and any(items[label].reference_sha256 is None for label in table["item"]):
+        if card.full_reference and files["reference"].isna().any():
             raise InputError(f"'{card.name}' is full-reference, but campaign '{info.name}' has items without a "
                              "reference; pick a no-reference model or add references to the manifest.")
-    pixels = {label: load_image(db.media.file(items[label].sha256)) for label in table["item"]}
+    pixels = {label: load_image(path) for label, path in zip(files["item"], files["image"], strict=True)}
     rows = []
     for model_index, card in enumerate(cards):
         model = registry.create(card.name)
@@ -204,9 +166,7 @@ def models_vs_people(name: str, model_names: Sequence[str], n_bootstrap: int = 5
         for k, label in enumerate(table["item"]):
             if progress is not None:
                 progress((model_index * len(table) + k) / (len(cards) * len(table)), f"{card.name} on {label}")
-            reference = None
-            if card.full_reference:
-                reference = load_image(db.media.file(items[label].reference_sha256))
+            reference = load_image(files["reference"].iloc[k]) if card.full_reference else None
             scores.append(model.score(pixels[label], reference).score)
         table[card.name] = scores
         human, predicted = table["human"].to_numpy(float), table[card.name].to_numpy(float)

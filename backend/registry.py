@@ -1,76 +1,80 @@
 """Model registry: cards and factories (DESIGN.md, "The registry contract"; the timm idea, with cards).
 
-A model is registered once with a :class:`ModelCard` and a factory. ``create(name, **options)`` builds it
-lazily and caches it per (name, options); ``status(name)`` says whether it can be built here: ``ready``,
-``needs download`` (naming the pinned repo, revision and size) or ``unavailable`` (with the reason).
+A model family lives in one package with one ``registration.py`` that registers its models::
 
-Cards are registered by *provider modules* (listed in :data:`PROVIDER_MODULES`) that are imported the first
-time the registry is asked anything. Providers must keep their module import light: heavy libraries
-(torch models, pyiqa, transformers) are imported inside the factory.
+    CARD = ModelCard("my-metric", "iqa-nr", "What it measures.", score_range=(0, 1))
 
-Model objects follow the task's protocol: IQA models (``iqa-fr`` / ``iqa-nr``) implement
-``score(image, reference=None, mask=None) -> ScoreResult`` (see ``backend.iqa.base``).
+    @register(CARD)
+    def build(device: str | None = None):      # the factory: its parameters are the model's options
+        from backend.iqa.my_family.model import MyMetric   # heavy modules load here, not at import
+
+        return MyMetric(CARD, device)
+
+The registry finds every ``backend/**/registration.py`` the first time it is asked anything (a new family
+is a copied folder, no list to edit) and imports it; registration modules stay light (torch, pyiqa and
+transformers are imported by the factories).
+
+``create(name, **options)`` builds lazily and caches per (name, options); ``status(name)`` says whether the
+model can be built here: ``ready``, ``needs download`` (repo, revision, size) or ``unavailable`` (reason).
+
+Parameterised names: a card whose ``argument`` names one of its options accepts ``family:ARG`` and, when
+the factory takes ``revision``, ``family:ARG@REVISION`` -- e.g. ``nr-thurstone:piqe`` (a no-reference
+model as a comparator), ``vlm:Qwen/Qwen2-VL-2B-Instruct@895c3a4`` or ``dogiqa:brisque``. Every caller
+(Score tab, CLI, REST, services) goes through :func:`card` / :func:`create`, so every caller takes them.
+
+Model objects follow their task's protocol (``backend.protocols``): IQA models implement
+``score(image, reference=None, mask=None) -> ScoreResult``; harmonizers ``harmonize(composite, mask)``;
+comparators ``compare(first, second)``; segmenters ``segment(image)``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from backend.errors import InputError, ModelUnavailableError
+from backend.weights import ASSETS_DIR, HubWeights, Status, hub_status
 
 TASKS = ("harmonize", "iqa-fr", "iqa-nr", "comparator", "segment")
-
-PROVIDER_MODULES = (
-    "backend.iqa.classical",
-    "backend.iqa.compare2score.registration",
-    "backend.harmonization.metrics",
-    "backend.segmentation.models",
-    "backend.harmonization.models",
-    "backend.iqa.promptiqa.registration",
-    "backend.iqa.dogiqa.registration",
-    "backend.iqa.harmonyiqa.vlm_registration",
-    "backend.iqa.harmonyiqa.lite_registration",
-)
-
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-
-
-@dataclass(frozen=True)
-class HubWeights:
-    """Weights that come from the Hugging Face hub at a pinned revision (or a local override)."""
-
-    repo: str
-    revision: str
-    size: str = "unknown size"
-    files: tuple[str, ...] = ()
-    local_env: str | None = None  # environment variable naming a local copy
-
-    def describe(self) -> str:
-        return f"{self.repo}@{self.revision[:12]}, {self.size}"
+IMPLEMENTATIONS = ("harmonylab", "pyiqa", "fast")
+BACKEND_DIR = Path(__file__).resolve().parent
+REGISTRATION_MODULE = "registration"
 
 
 @dataclass(frozen=True)
 class ModelCard:
+    """What a model is, before it is built: the registry lists, filters and checks inputs by these fields."""
+
     name: str
-    task: str
+    task: str  # one of TASKS
     summary: str
     lower_better: bool = False
     score_range: tuple[float, float] | None = None
+    range_text: str | None = None  # the range in words when it is approximate or depends on something
     paper: str | None = None
-    needs_mask: bool = False
-    needs_prompt: bool = False
+    needs_mask: bool = False  # refuses to score without the foreground mask
+    uses_mask: bool = False  # scores without a mask, and uses one when given
+    needs_prompt: bool = False  # scores under an image-score-pair prompt (PromptIQA)
     shipped_weights: tuple[str, ...] = ()  # files under assets/
     hub_weights: HubWeights | None = None
-    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    implementation: str = "harmonylab"  # who computes it: harmonylab, pyiqa, or fast (our code, equal to pyiqa)
+    argument: str | None = None  # the option a name "family:ARG" fills
+    argument_hint: str = ""  # how to write ARG, for messages (e.g. "<hub id or folder>[@revision]")
 
     @property
     def full_reference(self) -> bool:
         return self.task == "iqa-fr"
+
+    @property
+    def range_description(self) -> str:
+        if self.range_text:
+            return self.range_text
+        return f"{self.score_range[0]:g}, {self.score_range[1]:g}" if self.score_range else ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,76 +83,132 @@ class ModelCard:
             "summary": self.summary,
             "lower_better": self.lower_better,
             "score_range": list(self.score_range) if self.score_range else None,
+            "range_text": self.range_description,
             "paper": self.paper,
             "needs_mask": self.needs_mask,
+            "uses_mask": self.uses_mask,
             "needs_prompt": self.needs_prompt,
+            "implementation": self.implementation,
+            "name_form": f"{self.name}:{self.argument_hint or 'ARG'}" if self.argument else self.name,
         }
-
-
-@dataclass(frozen=True)
-class Status:
-    state: str  # "ready" | "needs download" | "unavailable"
-    detail: str = ""
-
-    @property
-    def ready(self) -> bool:
-        return self.state == "ready"
-
-    def __str__(self) -> str:
-        return self.state if not self.detail else f"{self.state} ({self.detail})"
 
 
 StatusCheck = Callable[[ModelCard], Status]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Entry:
     card: ModelCard
     factory: Callable[..., Any]
     check: StatusCheck | None
+    options: tuple[str, ...]  # the factory's keyword parameters
+    any_option: bool  # the factory takes **options
 
 
 _entries: dict[str, _Entry] = {}
 _instances: dict[tuple, Any] = {}
 _registry_lock = threading.RLock()
 _build_locks: dict[tuple, threading.Lock] = {}
-_providers_loaded = False
+_families_loaded = False
 
 
-def register(card: ModelCard, factory: Callable[..., Any], status_check: StatusCheck | None = None) -> None:
-    """Register ``card`` with its ``factory(**options)``; ``status_check(card)`` overrides the default."""
+def register(card: ModelCard, status: StatusCheck | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register the decorated factory for ``card``; ``status(card)`` replaces the default check
+    (shipped files present, hub files cached)."""
     if card.task not in TASKS:
         raise ValueError(f"unknown task {card.task!r} for model {card.name!r}; tasks are {TASKS}")
+    if card.implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"unknown implementation {card.implementation!r} for model {card.name!r}")
+
+    def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
+        parameters = inspect.signature(factory).parameters.values()
+        options = tuple(p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        any_option = any(p.kind == p.VAR_KEYWORD for p in parameters)
+        if card.argument is not None and card.argument not in options and not any_option:
+            raise ValueError(f"model {card.name!r}: argument {card.argument!r} is not a factory option")
+        with _registry_lock:
+            if card.name in _entries:
+                raise ValueError(f"model {card.name!r} is registered twice")
+            _entries[card.name] = _Entry(card, factory, status, options, any_option)
+        return factory
+
+    return decorate
+
+
+def unregister(name: str) -> None:
+    """Forget a model (tests that register a throw-away model)."""
     with _registry_lock:
-        if card.name in _entries:
-            raise ValueError(f"model {card.name!r} is registered twice")
-        _entries[card.name] = _Entry(card, factory, status_check)
+        _entries.pop(name, None)
+        for key in [k for k in _instances if k[0] == name]:
+            _instances.pop(key, None)
 
 
-def _load_providers() -> None:
-    global _providers_loaded
-    if _providers_loaded:
+def registration_modules() -> list[str]:
+    """Every ``backend/**/registration.py`` as a module name, ordered by ``LISTING_ORDER`` then path."""
+    modules = []
+    for path in sorted(BACKEND_DIR.rglob(f"{REGISTRATION_MODULE}.py")):
+        parts = path.relative_to(BACKEND_DIR.parent).with_suffix("").parts
+        modules.append(".".join(parts))
+    return modules
+
+
+def _load_families() -> None:
+    global _families_loaded
+    if _families_loaded:
         return
     with _registry_lock:
-        if _providers_loaded:
+        if _families_loaded:
             return
-        for module_name in PROVIDER_MODULES:
-            importlib.import_module(module_name)
-        _providers_loaded = True
+        # Listing order: a family may ask to come first (LISTING_ORDER, default 100); then by path.
+        order: dict[str, tuple[int, int]] = {}
+        for index, module_name in enumerate(registration_modules()):
+            before = set(_entries)
+            module = importlib.import_module(module_name)
+            for name in _entries.keys() - before:
+                order[name] = (getattr(module, "LISTING_ORDER", 100), index)
+        ordered = sorted(_entries.items(), key=lambda item: order.get(item[0], (100, len(order))))
+        _entries.clear()
+        _entries.update(ordered)
+        _families_loaded = True
+
+
+def parse_name(name: str) -> tuple[str, dict[str, Any]]:
+    """``(registered name, options)`` of a model name, parameterised (``family:ARG[@REV]``) or not."""
+    _load_families()
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("No model was named; pick one (python -m backend models lists them).")
+    name = name.strip()
+    if name in _entries:
+        return name, {}
+    family, separator, argument = name.partition(":")
+    entry = _entries.get(family) if separator else None
+    if entry is None:
+        known = ", ".join(sorted(_entries))
+        forms = ", ".join(f"{e.card.name}:{e.card.argument_hint or 'ARG'}" for e in _entries.values() if e.card.argument)
+        raise InputError(f"Unknown model '{name}'. Known models: {known}; parameterised forms: {forms}.")
+    card = entry.card
+    if card.argument is None:
+        raise InputError(f"'{family}' takes no argument after ':'; write '{family}' alone.")
+    options: dict[str, Any] = {}
+    if "@" in argument and "revision" in entry.options:
+        argument, _, revision = argument.rpartition("@")
+        if not revision:
+            raise InputError(f"'{name}' has an empty revision after '@'; write {family}:{card.argument_hint}.")
+        options["revision"] = revision
+    if not argument:
+        raise InputError(f"'{name}' names no {card.argument}; write {family}:{card.argument_hint or 'ARG'}.")
+    options[card.argument] = argument
+    return family, options
 
 
 def _entry(name: str) -> _Entry:
-    _load_providers()
-    entry = _entries.get(name)
-    if entry is None:
-        known = ", ".join(sorted(_entries))
-        raise InputError(f"Unknown model '{name}'. Known models: {known}.")
-    return entry
+    family, _ = parse_name(name)
+    return _entries[family]
 
 
 def list_models(task: str | tuple[str, ...] | None = None) -> list[ModelCard]:
-    """Cards of the registered models, optionally of one task (or several), in registration order."""
-    _load_providers()
+    """Cards of the registered models, optionally of one task (or several), in listing order."""
+    _load_families()
     tasks = (task,) if isinstance(task, str) else task
     if tasks is not None:
         unknown = [t for t in tasks if t not in TASKS]
@@ -158,7 +218,15 @@ def list_models(task: str | tuple[str, ...] | None = None) -> list[ModelCard]:
 
 
 def card(name: str) -> ModelCard:
-    return _entry(name).card
+    """The card of ``name``; a parameterised name gets its family's card under the full name."""
+    family, _ = parse_name(name)
+    found = _entries[family].card
+    return found if family == name.strip() else replace(found, name=name.strip())
+
+
+def options(name: str) -> tuple[str, ...]:
+    """The options ``create(name, ...)`` accepts (the factory's keyword parameters)."""
+    return _entry(name).options
 
 
 def _default_status(model_card: ModelCard) -> Status:
@@ -170,55 +238,16 @@ def _default_status(model_card: ModelCard) -> Status:
     return Status("ready")
 
 
-def hub_status(weights: HubWeights) -> Status:
-    """``ready`` when a local override or the hub cache holds the pinned files, else ``needs download``."""
-    import os
-
-    if weights.local_env and os.environ.get(weights.local_env):
-        local = Path(os.environ[weights.local_env])
-        if local.exists():
-            return Status("ready", f"local copy {local}")
-        return Status("unavailable", f"{weights.local_env}={local} does not exist")
-    from huggingface_hub import try_to_load_from_cache
-
-    files = weights.files or ("config.json",)
-    for filename in files:
-        cached = try_to_load_from_cache(weights.repo, filename, revision=weights.revision)
-        if not isinstance(cached, str):
-            return Status("needs download", weights.describe())
-    return Status("ready", "hub cache")
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """False when downloads cannot work: ``HF_HUB_OFFLINE`` set, or the hub host does not answer quickly.
-
-    Checked before a download so an offline machine gets a clear message at once instead of the hub
-    client's retries.
-    """
-    import os
-    import socket
-    from urllib.parse import urlparse
-
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        return False
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def status(name: str) -> Status:
     entry = _entry(name)
     check = entry.check or _default_status
     try:
         return check(entry.card)
-    except Exception as error:  # a status check must never take the app down
+    except Exception as error:  # noqa: BLE001 - a status check must never take the app down
         return Status("unavailable", f"status check failed: {error}")
 
 
-def _options_key(name: str, options: dict[str, Any]) -> tuple:
+def _options_key(name: str, given: dict[str, Any]) -> tuple:
     def freeze(value: Any) -> Any:
         if isinstance(value, dict):
             return tuple(sorted((k, freeze(v)) for k, v in value.items()))
@@ -226,17 +255,24 @@ def _options_key(name: str, options: dict[str, Any]) -> tuple:
             return tuple(freeze(v) for v in value)
         return value
 
-    return (name, freeze(options))
+    return (name, freeze(given))
 
 
-def create(name: str, **options: Any) -> Any:
-    """Build (once) and return the model ``name`` with ``options``; thread-safe and cached.
+def create(name: str, **given: Any) -> Any:
+    """Build (once) and return the model ``name`` with ``given`` options; thread-safe and cached.
 
-    Raises :class:`ModelUnavailableError` naming what to download or install when the model cannot be
-    built here.
+    Raises :class:`InputError` for an unknown name or option, and :class:`ModelUnavailableError` naming
+    what to download or install when the model cannot be built here.
     """
-    entry = _entry(name)
-    key = _options_key(name, options)
+    family, parsed = parse_name(name)
+    entry = _entries[family]
+    merged = {**parsed, **given}
+    if not entry.any_option:
+        unknown = sorted(set(merged) - set(entry.options))
+        if unknown:
+            accepted = ", ".join(entry.options) or "none"
+            raise InputError(f"'{family}' has no option {', '.join(unknown)}; its options: {accepted}.")
+    key = _options_key(family, merged)
     cached = _instances.get(key)
     if cached is not None:
         return cached
@@ -246,11 +282,11 @@ def create(name: str, **options: Any) -> Any:
         cached = _instances.get(key)
         if cached is not None:
             return cached
-        current = status(name)
+        current = status(family)
         if current.state == "unavailable":
-            raise ModelUnavailableError(f"Model '{name}' is not available here: {current.detail}.")
+            raise ModelUnavailableError(f"Model '{family}' is not available here: {current.detail}.")
         # "needs download": the factory fetches the pinned files and raises ModelUnavailableError offline.
-        instance = entry.factory(**options)
+        instance = entry.factory(**merged)
         _instances[key] = instance
         return instance
 

@@ -6,6 +6,11 @@ foreground mask for the mask-aware metrics, and optionally the name of a saved P
 for the models that score under an image-score-pair prompt. The result is a long table ``image, model,
 score`` with the model's direction and the reference used, one row per (image, model); a prompt model's
 rows are named ``MODEL[PROMPT]`` and are in the prompt's own score scale.
+
+Images of one size are scored together, up to ``BATCH_SIZE`` per call of a model's ``score_batch`` (a
+classical metric computes a whole batch in one pass); ``seconds`` is then the batch's time per image.
+Mask-aware models score one image at a time with the mask. ``progress(fraction, text)`` is called before
+every batch.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import pandas as pd
 from backend import registry
 from backend.errors import InputError
 from backend.images import load_image, load_mask
+from backend.store.prompts import load_prompt
 
 MAX_IMAGES_PER_CALL = 500
+BATCH_SIZE = 32  # images of one size scored in one call of a model's score_batch
 RESULT_COLUMNS = ["image", "model", "score", "lower_better", "reference", "seconds"]
 
 
@@ -105,7 +112,7 @@ def score_images(
         raise InputError(f"{len(images)} images were given; score at most {MAX_IMAGES_PER_CALL} per call.")
     prompt = (prompt or "").strip() or None
     cards = _check_models(model_names, bool(references), mask is not None, prompt is not None)
-    saved_prompt = _load_saved_prompt(prompt) if any(card.needs_prompt for card in cards) else None
+    saved_prompt = load_prompt(prompt) if any(card.needs_prompt for card in cards) else None
     named = load_named(images)
     refs = match_references(named, load_named(references or [], kind="reference"))
     mask_array = None
@@ -115,32 +122,59 @@ def score_images(
     total = len(cards) * len(named)
     for model_index, card in enumerate(cards):
         model = registry.create(card.name)
+        done = model_index * len(named)
         if card.needs_prompt:
             if progress is not None:
-                progress(model_index * len(named) / total, f"{card.name} under the prompt '{prompt}'")
+                progress(done / total, f"{card.name} under the prompt '{prompt}'")
             rows.extend(_prompt_rows(card, model, named, saved_prompt, prompt))
             continue
-        for image_index, (image, ref) in enumerate(zip(named, refs, strict=True)):
+        by_image: dict[int, list] = {}
+        for batch in _batches(card, model, named, refs):
             if progress is not None:
-                progress((model_index * len(named) + image_index) / total, f"{card.name} on {image.name}")
-            use_ref = ref if card.full_reference else None
-            image_mask = None
-            if card.needs_mask:
-                image_mask = load_mask(mask_array, shape=image.pixels.shape[:2])
-            start = time.perf_counter()
-            result = model.score(image.pixels, None if use_ref is None else use_ref.pixels, image_mask)
-            seconds = time.perf_counter() - start
-            if not np.isfinite(result.score):
-                raise InputError(f"'{card.name}' gave a non-finite score for {image.name}; this metric cannot rate that image.")
-            rows.append([image.name, card.name, float(result.score), card.lower_better,
-                         "" if use_ref is None else use_ref.name, seconds])
+                progress((done + len(by_image)) / total, f"{card.name} on {named[batch[0]].name}"
+                         + (f" and {len(batch) - 1} more" if len(batch) > 1 else ""))
+            batch_rows = _batch_rows(card, model, [named[k] for k in batch], [refs[k] for k in batch], mask_array)
+            by_image.update(zip(batch, batch_rows, strict=True))
+        rows.extend(by_image[k] for k in sorted(by_image))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def _load_saved_prompt(name: str):
-    from backend.iqa.promptiqa.service import load_prompt
+def _batches(card: registry.ModelCard, model: Any, named: list[NamedImage],
+             refs: list[NamedImage | None]) -> list[list[int]]:
+    """Indices of the images to score together: images of one size (and references of one size), at most
+    ``BATCH_SIZE`` at a time, for models with ``score_batch``; one at a time otherwise."""
+    if not hasattr(model, "score_batch") or card.needs_mask or card.uses_mask:
+        return [[k] for k in range(len(named))]
+    groups: dict[tuple, list[int]] = {}
+    for k, (image, ref) in enumerate(zip(named, refs, strict=True)):
+        key = (image.pixels.shape, ref.pixels.shape if card.full_reference and ref is not None else None)
+        groups.setdefault(key, []).append(k)
+    return [members[start:start + BATCH_SIZE] for members in groups.values()
+            for start in range(0, len(members), BATCH_SIZE)]
 
-    return load_prompt(name)
+
+def _batch_rows(card: registry.ModelCard, model: Any, images: list[NamedImage], refs: list[NamedImage | None],
+                mask: np.ndarray | None) -> list[list]:
+    """Rows of one batch (module docstring); a batch of one goes through ``score`` with the mask."""
+    used_refs = [ref if card.full_reference else None for ref in refs]
+    ref_pixels = [None if ref is None else ref.pixels for ref in used_refs]
+    start = time.perf_counter()
+    if len(images) == 1 and (card.needs_mask or card.uses_mask or not hasattr(model, "score_batch")):
+        image_mask = None
+        if mask is not None and (card.needs_mask or card.uses_mask):
+            image_mask = load_mask(mask, shape=images[0].pixels.shape[:2])
+        results = [model.score(images[0].pixels, ref_pixels[0], image_mask)]
+    else:
+        results = model.score_batch([image.pixels for image in images],
+                                    ref_pixels if card.full_reference else None)
+    seconds = (time.perf_counter() - start) / len(images)
+    rows = []
+    for image, ref, result in zip(images, used_refs, results, strict=True):
+        if not np.isfinite(result.score):
+            raise InputError(f"'{card.name}' gave a non-finite score for {image.name}; this metric cannot rate that image.")
+        rows.append([image.name, card.name, float(result.score), card.lower_better, "" if ref is None else ref.name,
+                     seconds])
+    return rows
 
 
 def _prompt_rows(card: registry.ModelCard, model: Any, named: list[NamedImage], saved_prompt: Any,

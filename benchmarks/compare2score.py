@@ -41,8 +41,8 @@ def srcc(scores, table) -> dict:
 def main() -> None:
     from backend import registry
     from backend.data.scored_set import read_scored_set
-    from backend.iqa.compare2score.service import get_anchors, get_comparator
     from backend.iqa.compare2score.scoring import anchor_matrix, score_images
+    from backend.iqa.compare2score.service import get_anchors, get_comparator
     from backend.iqa.compare2score.thurstone_nr import read_fits
     from backend.iqa.compare2score.train import load_images
     from benchmarks.common import write_results

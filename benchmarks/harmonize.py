@@ -84,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-name", default="harmonize", help="benchmarks/results/NAME.json")
     args = parser.parse_args(argv)
 
-    from backend import registry
+    from backend import registry, weights
     from backend.harmonization.cli import format_table
     from backend.harmonization.evaluate import evaluate_harmonizer
-    from backend.harmonization.models import SHIPPED_WEIGHTS
+    from backend.harmonization.registration import SHIPPED_WEIGHTS
     from backend.segmentation.models import get_segmenter
+    from backend.weights import ASSETS_DIR
 
     methods = [c.name for c in registry.list_models("harmonize") if registry.status(c.name).ready]
     results: dict = {"machine": machine(), "data": args.data, "methods": {}}
@@ -114,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             results["methods"][name][f"seconds_{width}x{height}"] = seconds[name]
             results["methods"][name][f"ratio_to_reinhard_{width}x{height}"] = seconds[name] / seconds["reinhard"]
 
-    card_path = Path(registry.ASSETS_DIR / SHIPPED_WEIGHTS).with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = weights.read_card(ASSETS_DIR / SHIPPED_WEIGHTS)
     results["shipped_network"] = {"training_seconds": card.get("training", {}).get("seconds"),
                                   "training_steps": card.get("training", {}).get("steps"),
                                   "parameters": card.get("parameters")}

@@ -31,7 +31,7 @@ import numpy as np
 def speed(batch: int, repeats: int) -> dict:
     from backend import registry
     from backend.data.photos import skimage_photos
-    from backend.iqa.promptiqa.prompts import Prompt
+    from backend.protocols import Prompt
     from benchmarks.common import best_seconds
 
     def noisy(image, sigma, seed):

@@ -42,7 +42,7 @@ def main() -> None:
             refs = [reference] if card.full_reference else None
             calls = {"project": lambda: score_images([image], [name], references=refs,
                                                      mask=mask if card.needs_mask else None)}
-            if card.extra.get("library") == "pyiqa":
+            if card.implementation in ("pyiqa", "fast"):
                 metric = pyiqa.create_metric(name, device="cpu")
 
                 def direct_call():

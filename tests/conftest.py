@@ -1,6 +1,7 @@
 """Shared fixtures: sample photos from scikit-image, a live app process, and Debian's Chromium.
 
-``live_app`` starts the real ``python app.py`` on a free port of 127.0.0.1 (its data directory and database
+Settings: every test starts with the settings of the environment; ``settings_env`` changes variables for
+one test. ``live_app`` starts the real ``python app.py`` on a free port of 127.0.0.1 (its data directory and database
 in a temporary folder) and yields its URL; ``browser_page`` gives a Playwright page in Debian's
 ``/usr/bin/chromium`` (never a browser downloaded by Playwright).
 """
@@ -20,9 +21,35 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from backend import settings
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("HARMONYLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(autouse=True)
+def settings_from_environment():
+    """Each test starts (and leaves) with the settings the environment gives, as a process reads them."""
+    settings.load()
+    yield
+    settings.load()
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """``settings_env(NAME=value, OTHER=None)``: change environment variables (``None`` removes one) and
+    reload the settings from them, as a restarted process would; undone after the test."""
+
+    def change(**variables: str | Path | None) -> settings.Settings:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, str(value))
+        return settings.load()
+
+    return change
 
 
 def free_port() -> int:

@@ -10,8 +10,10 @@ from backend import registry
 from backend.errors import InputError
 from tests.conftest import noisy, sample_photo
 
-FULL_REFERENCE = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim")
-NO_REFERENCE = ("piqe", "entropy")
+CLASSICAL = [card for card in registry.list_models(("iqa-fr", "iqa-nr"))
+             if card.implementation in ("pyiqa", "fast") and registry.status(card.name).ready]
+FULL_REFERENCE = tuple(card.name for card in CLASSICAL if card.full_reference)
+NO_REFERENCE = tuple(card.name for card in CLASSICAL if not card.full_reference)
 
 
 @pytest.fixture(scope="module")

@@ -114,14 +114,14 @@ def test_truncated_file(rgb):
         load_image(data[: len(data) // 2])
 
 
-def test_pixel_limit_checked_from_header_before_decoding(monkeypatch):
+def test_pixel_limit_checked_from_header_before_decoding(monkeypatch, settings_env):
     # A 20000 x 20000 PNG header over a tiny payload: refused from its declared size, never decoded.
     bomb = Image.new("L", (20000, 20000))
     data = png_bytes(bomb, optimize=True)
     assert len(data) < 2_000_000
     with pytest.raises(InputError, match="400.0 MP, above the limit of 40 MP"):
         load_image(data)
-    monkeypatch.setenv("HARMONYLAB_MAX_PIXELS", "1000")
+    settings_env(HARMONYLAB_MAX_PIXELS="1000")
     with pytest.raises(InputError, match="above the limit"):
         load_image(np.zeros((40, 40, 3), dtype=np.uint8))
     assert load_image(np.zeros((10, 10, 3), dtype=np.uint8), limit=10_000).shape == (10, 10, 3)

@@ -1,4 +1,4 @@
-"""backend/registry.py: listing, lazy cached creation, thread safety, status and unknown names."""
+"""backend/registry.py: discovery, listing, lazy cached creation, thread safety, status, parameterised names."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from backend import registry
 from backend.errors import InputError, ModelUnavailableError
-from backend.registry import HubWeights, ModelCard, Status
+from backend.registry import ModelCard
+from backend.weights import HubWeights, Status, hub_status
 
 
 @pytest.fixture
@@ -21,11 +22,10 @@ def scratch_model():
         return {"scale": scale}
 
     card = ModelCard(name="scratch-test-model", task="iqa-nr", summary="test", lower_better=True, score_range=(0, 1))
-    registry.list_models()  # load the providers first
-    registry.register(card, factory)
+    registry.list_models()  # load the families first
+    registry.register(card)(factory)
     yield card, built
-    registry._entries.pop(card.name, None)
-    registry.clear_cache()
+    registry.unregister(card.name)
 
 
 def test_list_models_by_task():
@@ -63,7 +63,47 @@ def test_create_is_lazy_cached_and_thread_safe(scratch_model):
 def test_duplicate_registration_refused(scratch_model):
     card, _ = scratch_model
     with pytest.raises(ValueError, match="registered twice"):
-        registry.register(card, lambda: None)
+        registry.register(card)(lambda: None)
+
+
+def test_every_family_folder_is_discovered():
+    modules = registry.registration_modules()
+    assert "backend.iqa.classical.registration" in modules and "backend.segmentation.registration" in modules
+    assert len(modules) == len(set(modules)) >= 7
+    first = registry.list_models()[0]
+    assert first.name == "psnr"  # LISTING_ORDER puts the classical metrics first
+
+
+def test_parameterised_names_fill_the_cards_argument():
+    assert registry.parse_name("nr-thurstone:piqe") == ("nr-thurstone", {"scorer": "piqe"})
+    assert registry.parse_name("vlm:someone/model@abc123") == ("vlm", {"model_id": "someone/model", "revision": "abc123"})
+    # a family without a revision option keeps '@' in its argument (the inner name is parsed again later)
+    assert registry.parse_name("compare2score:vlm:a/b@r") == ("compare2score", {"comparator": "vlm:a/b@r"})
+    assert registry.card("dogiqa:entropy").name == "dogiqa:entropy"
+    assert registry.card("dogiqa:entropy").task == "iqa-nr"
+    with pytest.raises(InputError, match="takes no argument"):
+        registry.parse_name("psnr:x")
+    with pytest.raises(InputError, match="names no scorer"):
+        registry.parse_name("nr-thurstone:")
+    with pytest.raises(InputError, match="empty revision"):
+        registry.parse_name("vlm:a/b@")
+    with pytest.raises(InputError, match="Unknown model 'nope:x'"):
+        registry.parse_name("nope:x")
+
+
+def test_options_come_from_the_factory_and_unknown_ones_are_refused(scratch_model):
+    card, _ = scratch_model
+    assert registry.options(card.name) == ("scale",)
+    with pytest.raises(InputError, match="has no option colour; its options: scale"):
+        registry.create(card.name, colour="red")
+
+
+def test_parameterised_model_scores_under_its_own_name(photo):
+    model = registry.create("nr-thurstone:entropy")
+    assert model.scorer_name == "entropy"
+    assert registry.create("nr-thurstone:entropy") is model  # cached per parsed options
+    dogiqa = registry.create("dogiqa:entropy")
+    assert dogiqa.card.name == "dogiqa:entropy"
 
 
 @pytest.fixture
@@ -77,47 +117,48 @@ def empty_hub_cache(monkeypatch, tmp_path):
     return cache
 
 
-def test_status_of_models_without_weights(monkeypatch, tmp_path, empty_hub_cache):
+def test_status_of_models_without_weights(monkeypatch, tmp_path, empty_hub_cache, settings_env):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.delenv("HARMONYLAB_NIQE_PARAMS", raising=False)
+    settings_env(HARMONYLAB_NIQE_PARAMS=None)
     assert registry.status("psnr") == Status("ready")
     niqe = registry.status("niqe")
     assert niqe.state == "needs download" and "niqe_modelparameters.mat" in niqe.detail
-    monkeypatch.setenv("HARMONYLAB_NIQE_PARAMS", str(tmp_path / "missing.mat"))
+    settings_env(HARMONYLAB_NIQE_PARAMS=str(tmp_path / "missing.mat"))
     assert registry.status("niqe").state == "unavailable"
 
 
-def test_needs_download_offline_gives_actionable_error(monkeypatch, tmp_path, empty_hub_cache):
+def test_needs_download_offline_gives_actionable_error(monkeypatch, tmp_path, empty_hub_cache, settings_env):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HARMONYLAB_BRISQUE_PARAMS", raising=False)
+    settings_env(HF_HUB_OFFLINE="1", HARMONYLAB_BRISQUE_PARAMS=None)
     registry.clear_cache()
     with pytest.raises(ModelUnavailableError, match="set HARMONYLAB_BRISQUE_PARAMS to its path"):
         registry.create("brisque")
 
 
-def test_hub_status_uses_cache_and_local_override(monkeypatch, tmp_path, empty_hub_cache):
+def test_hub_status_uses_cache_and_local_override(tmp_path, empty_hub_cache, settings_env):
     revision = "0123456789abcdef0123456789abcdef01234567"
-    weights = HubWeights("someone/model", revision, "1 MB", ("weights.safetensors",), "TEST_LOCAL_WEIGHTS")
-    monkeypatch.delenv("TEST_LOCAL_WEIGHTS", raising=False)
-    assert registry.hub_status(weights).state == "needs download"
+    weights = HubWeights("someone/model", revision, "1 MB", ("weights.safetensors",), "HARMONYLAB_SAM2_PATH")
+    settings_env(HARMONYLAB_SAM2_PATH=None)
+    assert hub_status(weights).state == "needs download"
     snapshot = empty_hub_cache / "models--someone--model" / "snapshots" / revision
     snapshot.mkdir(parents=True)
     (snapshot / "weights.safetensors").write_bytes(b"x")
-    assert registry.hub_status(weights) == registry.Status("ready", "hub cache")
+    assert hub_status(weights) == Status("ready", "hub cache")
     local = tmp_path / "local.safetensors"
     local.write_bytes(b"x")
-    monkeypatch.setenv("TEST_LOCAL_WEIGHTS", str(local))
-    assert registry.hub_status(weights).ready
+    settings_env(HARMONYLAB_SAM2_PATH=str(local))
+    assert hub_status(weights).ready
+    settings_env(HARMONYLAB_SAM2_PATH=str(tmp_path / "absent"))
+    assert hub_status(weights).state == "unavailable"
 
 
 def test_card_metadata_matches_pyiqa():
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
     for card in registry.list_models():
-        if card.extra.get("library") != "pyiqa":
+        if card.implementation not in ("pyiqa", "fast"):
             continue
         config = DEFAULT_CONFIGS[card.name]
         assert card.lower_better == config.get("lower_better", False), card.name
         assert ("FR" if card.full_reference else "NR") == config["metric_mode"], card.name
-        assert card.extra["range_text"] == config["score_range"], card.name
+        assert card.range_text == config["score_range"], card.name

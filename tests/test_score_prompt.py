@@ -9,18 +9,17 @@ from PIL import Image
 
 from backend.cli import main
 from backend.errors import InputError
-from backend.iqa.promptiqa.prompts import Prompt
 from backend.iqa.promptiqa.service import save_prompt
+from backend.protocols import Prompt
 from backend.scoring import score_images
 from backend.store.db import close_default_databases
 from tests.promptiqa.helpers import noisy_series
 
 
 @pytest.fixture
-def saved_prompt(tmp_path, monkeypatch):
+def saved_prompt(tmp_path, monkeypatch, settings_env):
     """A prompt 'noise-5to1' (less noise = higher score) saved in a store of its own."""
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
+    settings_env(HARMONYLAB_DATABASE_URL=f"sqlite:///{tmp_path / 'store.db'}", HARMONYLAB_DATA_DIR=tmp_path / "data")
     images = noisy_series(6)
     save_prompt("noise-5to1", Prompt(tuple(images[:5]), np.array([5.0, 4.0, 3.0, 2.0, 1.0])))
     targets = []

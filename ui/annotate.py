@@ -11,8 +11,10 @@ Public API endpoints (the contract other tools rely on; ``gradio_client`` or pla
   ``/admin_stats``, ``/admin_flag``.
 Sending the same client id twice stores one answer; the ack says ``"stored"`` or ``"duplicate"``.
 
-Identity: an anonymous id kept in the browser (``gr.BrowserState``), or the Hugging Face login on Spaces
-(``SPACE_ID`` set: a login button; handlers take ``gr.OAuthProfile``). No IP address is stored.
+Identity: an anonymous id kept in the browser (``gr.BrowserState``, signed with the setting
+``HARMONYLAB_BROWSER_SECRET`` or else with a key generated once and kept in the database), or the Hugging
+Face login on Spaces (``SPACE_ID`` set: a login button; handlers take ``gr.OAuthProfile``). No IP address
+is stored.
 Keyboard: left / right arrow = Left / Right, down arrow = Tie, 1-5 = rating; installed by a ``gr.HTML``
 element's ``js_on_load`` (self-contained, no ``launch(head=...)`` needed).
 """
@@ -20,12 +22,13 @@ element's ``js_on_load`` (self-contained, no ``launch(head=...)`` needed).
 from __future__ import annotations
 
 import json
-import os
+import secrets
 
 import gradio as gr
 from gradio.context import Context
 
 from backend.errors import InputError
+from backend.settings import Settings
 from backend.store import admin, pairwise, portal, rating
 from backend.store.annotators import set_flag
 from backend.store.campaigns import CampaignSettings, create_campaign_from_archive, list_campaigns
@@ -33,22 +36,15 @@ from backend.store.db import data_dir, default_database
 from backend.store.export import campaign_stats, export_campaign
 from backend.store.media import MediaStore
 from backend.store.samplers import SAMPLERS
+from backend.store.secrets import deployment_secret
 from ui.common import file_paths, temporary_file, user_errors
 
-
-def _answer_concurrency() -> int | None:
-    raw = os.environ.get("HARMONYLAB_ANNOTATE_CONCURRENCY", "8").strip().lower()
-    return None if raw in ("none", "0", "unlimited") else int(raw)
-
-
-# Queued answer events (the page's buttons; the API endpoints when HARMONYLAB_ANNOTATE_QUEUE=1) share this
-# concurrency limit. The API endpoints skip Gradio's queue by default: measured with 32 clients
-# (benchmarks/annotation_load.py) the queue costs ~15 ms of CPU per event and caps /vote at ~50-60/s
+# Queued answer events (the page's buttons; the API endpoints when HARMONYLAB_ANNOTATE_QUEUE=1) share the
+# HARMONYLAB_ANNOTATE_CONCURRENCY limit. The API endpoints skip Gradio's queue by default: measured with 32
+# clients (benchmarks/annotation_load.py) the queue costs ~15 ms of CPU per event and caps /vote at ~50-60/s
 # whatever the limit (1, 8 or none), against ~170-190/s without it; the database side needs no limit
 # (one group-commit writer, a bounded connection pool).
-ANSWER_CONCURRENCY = _answer_concurrency()
-API_QUEUE = os.environ.get("HARMONYLAB_ANNOTATE_QUEUE", "0").strip().lower() in ("1", "true", "yes")
-BROWSER_SECRET = os.environ.get("HARMONYLAB_BROWSER_SECRET", "harmonylab-annotator-id")
+BROWSER_SECRET_NAME = "browser-id"
 KEYS = {"ArrowLeft": "annotate-left", "ArrowRight": "annotate-right", "ArrowDown": "annotate-tie",
         **{str(s): f"annotate-rate-{s}" for s in rating.SCALE}}
 KEYBOARD_JS = """
@@ -229,6 +225,17 @@ def _store_status() -> str:
         return f"*The annotation store is unavailable: {error}*"
 
 
+def browser_secret(config: Settings) -> str:
+    """The key that signs the anonymous id kept in the browser: the operator's, else the deployment's own
+    (generated once, kept in the database); never a value published in the source code."""
+    if config.browser_secret:
+        return config.browser_secret
+    try:
+        return deployment_secret(default_database(), BROWSER_SECRET_NAME)
+    except Exception:  # noqa: BLE001 - no store: ids signed with a key of this process (the page says the store is down)
+        return secrets.token_hex(32)
+
+
 def _admin_section() -> gr.Dropdown:
     """The admin accordion; returns its campaign chooser (a hidden one when the section is disabled)."""
     with gr.Accordion("Admin", open=False, elem_id="annotate-admin"):
@@ -293,17 +300,17 @@ def _at_root(make):
         Context.block = current
 
 
-def build() -> None:
+def build(config: Settings) -> None:
     status = _store_status()
     if status:
         gr.Markdown(status)
     gr.HTML("", js_on_load=KEYBOARD_JS, elem_id="annotate-keys", visible="hidden")
-    stored_id = _at_root(lambda: gr.BrowserState(None, storage_key="harmonylab-annotator-id", secret=BROWSER_SECRET))
+    stored_id = _at_root(lambda: gr.BrowserState(None, storage_key="harmonylab-annotator-id", secret=browser_secret(config)))
     with gr.Row():
         campaign = gr.Dropdown([], label="Campaign", allow_custom_value=True, elem_id="annotate-campaign", scale=3)
         annotator_id = gr.Textbox(label="Your anonymous annotator id", interactive=False, elem_id="annotate-annotator",
                                   scale=2)
-        if os.environ.get("SPACE_ID"):
+        if config.on_spaces:
             gr.LoginButton(scale=1)
     gr.Markdown(CONTRACT)
     instructions = gr.Markdown(elem_id="annotate-instructions")
@@ -332,6 +339,7 @@ def build() -> None:
         client_id = gr.Textbox(label="client id")
         ack = gr.JSON(label="acknowledgement")
     admin_campaign = _admin_section()
+    answer_limit = config.annotate_concurrency
 
     pair_view = [pair_id, left_image, right_image, progress]
     item_view = [item_id, harmonized, composite, reference, progress]
@@ -342,11 +350,12 @@ def build() -> None:
                    js=BLUR_JS, api_visibility="private")
     for name, button in (("left", left_button), ("right", right_button), ("tie", tie_button)):
         button.click(pair_answer_handler(name), [campaign, annotator_id, pair_id], pair_view,
-                     api_visibility="private", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
+                     api_visibility="private", concurrency_limit=answer_limit, concurrency_id="answers")
     for value, button in score_buttons.items():
         button.click(rating_answer_handler(value), [campaign, annotator_id, item_id], item_view,
-                     api_visibility="private", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers")
-    api = dict(queue=API_QUEUE, concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answers", show_progress="hidden")
+                     api_visibility="private", concurrency_limit=answer_limit, concurrency_id="answers")
+    api = dict(queue=config.annotate_queue, concurrency_limit=answer_limit, concurrency_id="answers",
+               show_progress="hidden")
     gr.on([], next_pair, [campaign, annotator_id], pair_view, api_name="next_pair", **api)
     gr.on([], vote, [campaign, annotator_id, pair_id, choice, client_id], ack, api_name="vote", **api)
     gr.on([], next_item, [campaign, annotator_id], item_view, api_name="next_item", **api)

@@ -1,9 +1,10 @@
-"""Builds the HarmonyLab Blocks app: five tabs, each built by its own module."""
+"""Builds the HarmonyLab Blocks app: five tabs, each built by its own module from the settings."""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from backend.settings import Settings
 from ui import annotate, compare2score, dogiqa, harmonize, leaderboard, promptiqa, score
 
 
@@ -11,24 +12,24 @@ class AnnotateAndLeaderboard:
     """The Annotate tab: collecting judgments, and the leaderboard built from them."""
 
     @staticmethod
-    def build() -> None:
+    def build(config: Settings) -> None:
         with gr.Tabs():
             with gr.Tab("Judge", id="annotate-judge", elem_id="annotate-judge"):
-                annotate.build()
+                annotate.build(config)
             with gr.Tab("Leaderboard", id="annotate-leaderboard", elem_id="annotate-leaderboard"):
-                leaderboard.build()
+                leaderboard.build(config)
 
 
 class ScoreAndDogIQA:
     """The Score tab: scores from every model, and the Dog-IQA view of one image's regions (paper 003)."""
 
     @staticmethod
-    def build() -> gr.File:
+    def build(config: Settings) -> gr.File:
         with gr.Tabs():
             with gr.Tab("Scores", id="score-scores", elem_id="score-scores"):
-                images = score.build()
+                images = score.build(config)
             with gr.Tab("Dog-IQA regions", id="score-dogiqa", elem_id="score-dogiqa"):
-                dogiqa.build()
+                dogiqa.build(config)
         return images
 
 
@@ -48,14 +49,15 @@ INTRO = (
 )
 
 
-def build_app() -> gr.Blocks:
+def build_app(config: Settings) -> gr.Blocks:
+    """The whole page; every tab builder receives the settings (``backend.settings``)."""
     with gr.Blocks(title="HarmonyLab") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs() as tabs:
             built = {}
             for label, elem_id, module in TABS:
                 with gr.Tab(label, id=elem_id, elem_id=elem_id):
-                    built[elem_id] = module.build()
+                    built[elem_id] = module.build(config)
         wire_send_to_score(tabs, built["tab-harmonize"], built["tab-score"])
     return demo
 

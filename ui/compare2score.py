@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from backend import registry
 from backend.iqa.compare2score.levels import LEVELS
+from backend.settings import Settings
 from ui.common import file_paths, temporary_file, user_errors
 
 DEFAULT_COMPARATOR = "c2s-siamese"
@@ -147,7 +148,7 @@ def score_batch(files, comparator, matrix, normalisation, both_orders, anchor_fi
     return table.round(4), str(csv_path)
 
 
-def build() -> None:
+def build(config: Settings) -> None:
     gr.Markdown(
         "Compare2Score scores an image by comparing it with anchor images of known MOS and solving for its "
         "place on their scale (paper 001). Every step is shown: level probabilities per anchor, the "

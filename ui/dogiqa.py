@@ -14,6 +14,7 @@ import gradio as gr
 import pandas as pd
 
 from backend import registry
+from backend.settings import Settings
 from ui.common import user_errors
 
 DEFAULT_SCORER = "piqe"
@@ -85,7 +86,7 @@ def run(image, scorer, k, formula, readout, c_max, area_threshold):
             json.dumps({"score": result.score, **result.details}, indent=1))
 
 
-def build() -> None:
+def build(config: Settings) -> None:
     from backend.iqa.dogiqa.algorithm import DEFAULT_AREA_THRESHOLD
 
     gr.Markdown(

@@ -25,7 +25,8 @@ import gradio as gr
 import pandas as pd
 
 from backend import registry
-from backend.harmonization.models import DEFAULT_METHODS
+from backend.harmonization.registration import DEFAULT_METHODS
+from backend.settings import Settings
 from ui.common import file_paths, temporary_file, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -122,7 +123,7 @@ def harmonize(editor, mask_file, reference_file, methods, progress=gr.Progress()
     return (composite, results[shown].result.image), gallery, overlay, pd.DataFrame(rows), gallery[shown][0]
 
 
-def build() -> HarmonizeTab:
+def build(config: Settings) -> HarmonizeTab:
     gr.Markdown(
         "Upload a composite, **paint its foreground** with the brush (or upload a mask), pick harmonizers and "
         "press *Harmonize*. The similarity overlay shows which background regions the semantic-routed "

@@ -9,6 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from backend import leaderboard, registry
+from backend.settings import Settings
 from backend.store.campaigns import get_campaign, list_campaigns
 from ui.common import user_errors
 
@@ -76,7 +77,7 @@ def compare_models(campaign, models, bootstrap_rounds, progress=gr.Progress()):
     return result.correlations.round(4), correlation_chart(result.correlations)
 
 
-def build() -> None:
+def build(config: Settings) -> None:
     gr.Markdown("Scores from the judgments collected so far (flagged annotators and gold answers excluded). "
                 "Ranks are ranges where confidence intervals overlap.")
     with gr.Row():

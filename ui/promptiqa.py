@@ -15,6 +15,7 @@ import plotly.express as px
 
 from backend import registry
 from backend.errors import InputError
+from backend.settings import Settings
 from ui.common import file_paths, temporary_file, user_errors
 
 MODELS = ("promptiqa", "promptiqa-vitb8")
@@ -128,7 +129,7 @@ def load(name):
     return saved["paths"], _score_text(saved["scores"]), gallery
 
 
-def build() -> None:
+def build(config: Settings) -> None:
     gr.Markdown(
         "Show PromptIQA a few images with the score **you** would give each (an image-score-pair prompt, any "
         "range, higher-better or lower-better) and it scores new images by that requirement, without "

@@ -9,6 +9,7 @@ import plotly.express as px
 from backend import registry
 from backend.errors import HarmonyLabError
 from backend.scoring import score_images, wide_table
+from backend.settings import Settings
 from ui.common import file_paths, temporary_file, user_errors
 
 DEFAULT_MODELS = ("psnr", "ssim", "piqe")
@@ -36,7 +37,7 @@ def model_table() -> pd.DataFrame:
             "model": card.name,
             "mode": "FR" if card.full_reference else "NR",
             "direction": "lower is better" if card.lower_better else "higher is better",
-            "range": card.extra.get("range_text") or (f"{card.score_range[0]:g}, {card.score_range[1]:g}" if card.score_range else ""),
+            "range": card.range_description,
             "status": str(status),
             "summary": card.summary,
         })
@@ -90,7 +91,7 @@ def score(images, references, mask, models, prompt=None, progress=gr.Progress())
     return wide_table(results).round(6), str(csv_path), score_chart(results)
 
 
-def build() -> gr.File:
+def build(config: Settings) -> gr.File:
     """Lay out the tab; returns the images input so other tabs can send results here."""
     gr.Markdown(
         "Score images with no-reference models, or against references with full-reference models "

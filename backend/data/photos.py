@@ -23,13 +23,14 @@ split as the photo (held-out photos are never seen in training). Default fractio
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from backend import settings
 from backend.errors import InputError
+from backend.images import load_image
 
 APT_COMMAND = "apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc"
 EXTRA_APT_PACKAGES = "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"  # the opt-in ``lomiri`` source
@@ -116,10 +117,9 @@ def _listed(source: str, root: Path, names) -> list[tuple[str, Path]]:
 
 
 def _roots() -> dict[str, Path]:
-    """Package folders; ``HARMONYLAB_PHOTO_ROOT`` (a folder holding the same tree) overrides /usr/share."""
-    base = os.environ.get("HARMONYLAB_PHOTO_ROOT")
-    if base:
-        prefix = Path(base)
+    """Package folders; the setting ``HARMONYLAB_PHOTO_ROOT`` (a folder holding the same tree) overrides /usr/share."""
+    prefix = settings.current().photo_root
+    if prefix is not None:
         return {name: prefix / path.relative_to("/usr/share") for name, path in
                 (("plasma", PLASMA_DIR), ("mate", MATE_DIR), ("opencv", OPENCV_DIR), ("lomiri", LOMIRI_DIR))}
     return {"plasma": PLASMA_DIR, "mate": MATE_DIR, "opencv": OPENCV_DIR, "lomiri": LOMIRI_DIR}
@@ -159,7 +159,6 @@ def load_photo(path: str | Path, max_side: int = 384) -> np.ndarray:
     """
     from PIL import Image
 
-    from backend.images import load_image
 
     with Image.open(path) as image:
         image.draft("RGB", (max_side, max_side))

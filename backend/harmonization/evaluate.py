@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backend.harmonization.dataset import list_triples, read_triples
+from backend.harmonization.metrics import harmonization_errors, summarize
+
 
 def evaluate_harmonizer(harmonizer, root: str | Path, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from backend.harmonization.dataset import list_triples, read_triples
-    from backend.harmonization.metrics import harmonization_errors, summarize
 
     total = len(list_triples(root)[:limit])
     errors, rows, seconds = [], [], 0.0

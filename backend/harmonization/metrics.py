@@ -12,7 +12,8 @@ Protocol (as in the public iHarmony4 evaluation scripts used by DoveNet/HDNet an
 - data-set figures average the per-image values; tables are split by foreground ratio
   (0-5 %, 5-15 %, 15-100 %; paper 002 Table 2), the ratio being measured on the evaluated mask.
 
-These are registered as full-reference metrics (``ih-mse`` ... ``ih-fpsnr``); fMSE and fPSNR take the mask.
+These are registered as full-reference metrics (``ih-mse`` ... ``ih-fpsnr``, in ``registration``); fMSE and fPSNR
+take the mask.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import numpy as np
 from PIL import Image
 
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult, check_inputs
-from backend.registry import ModelCard, register
+from backend.protocols import ScoreResult, check_inputs
+from backend.registry import ModelCard
 
 EVAL_SIZE = 256
 MAX_PSNR_DB = 100.0
@@ -124,16 +125,6 @@ def summarize(errors: list[HarmonizationErrors]) -> dict[str, dict[str, float]]:
     return table
 
 
-# ---------------------------------------------------------------------------------- registry entries
-
-_ENTRIES = (
-    ("ih-mse", "mse", True, False, (0.0, 65025.0), "MSE over the whole image, iHarmony4 protocol (256x256)."),
-    ("ih-fmse", "fmse", True, True, (0.0, 65025.0), "MSE inside the foreground mask, iHarmony4 protocol."),
-    ("ih-psnr", "psnr", False, False, (0.0, MAX_PSNR_DB), "PSNR over the whole image, iHarmony4 protocol (dB)."),
-    ("ih-fpsnr", "fpsnr", False, True, (0.0, MAX_PSNR_DB), "PSNR inside the foreground mask, iHarmony4 protocol (dB)."),
-)
-
-
 class HarmonizationMetric:
     """One of the iHarmony4 errors behind the registry's ``score`` protocol."""
 
@@ -146,25 +137,3 @@ class HarmonizationMetric:
             mask = np.ones(image.shape[:2], dtype=bool)
         errors = harmonization_errors(image, reference, mask, self.size)
         return ScoreResult(getattr(errors, self.field_name), errors.as_dict())
-
-
-def _register_all() -> None:
-    for name, field_name, lower_better, needs_mask, score_range, summary in _ENTRIES:
-        card = ModelCard(
-            name=name,
-            task="iqa-fr",
-            summary=summary,
-            lower_better=lower_better,
-            score_range=score_range,
-            paper="002",
-            needs_mask=needs_mask,
-            extra={"library": "harmonylab"},
-        )
-
-        def factory(size: int | None = EVAL_SIZE, _card=card, _field=field_name) -> HarmonizationMetric:
-            return HarmonizationMetric(_card, _field, size)
-
-        register(card, factory)
-
-
-_register_all()

@@ -28,20 +28,23 @@ one generalises.
 
 Sizes: ``CONFIGS["full"]`` follows Restormer's defaults reduced to three levels (dim 48, heads 1/2/4,
 blocks 4/6/6, refinement 4, FFN factor 2.66) for GPU training; ``CONFIGS["tiny"]`` is the shipped CPU
-model.
+model. ``NetworkConfig`` is a frozen :class:`backend.weights.Config`: :func:`backend.weights.save` writes it
+into the weights' metadata and :func:`backend.weights.load` rebuilds the network from it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backend.weights import Config
+
 
 @dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(Config):
     dim: int = 48
     heads: tuple[int, int, int] = (1, 2, 4)
     blocks: tuple[int, int, int] = (4, 6, 6)
@@ -50,17 +53,6 @@ class NetworkConfig:
     in_channels: int = 5
     use_similarity: bool = True
     global_transform: bool = False  # one transform per image: the per-pixel map averaged over the foreground
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(values: dict) -> NetworkConfig:
-        known = {k: v for k, v in values.items() if k in NetworkConfig.__dataclass_fields__}
-        for key in ("heads", "blocks"):
-            if key in known:
-                known[key] = tuple(known[key])
-        return NetworkConfig(**known)
 
 
 CONFIGS = {
@@ -155,6 +147,7 @@ class SemanticRoutedHarmonizer(nn.Module):
     """Encoder of STBs, decoder of ISTBs; predicts a per-pixel affine colour transform (module docstring)."""
 
     OUTPUT_CHANNELS = 12
+    config_class = NetworkConfig
 
     def __init__(self, config: NetworkConfig = CONFIGS["full"]):
         super().__init__()

@@ -6,21 +6,25 @@ map (``similarity.py``, Eq. 10-12) -> composite, mask and map resized to the mod
 (bilinear) to the composite's full size and applied to its foreground. Working at a fixed small size keeps
 CPU inference fast at any resolution; the transform is smooth, so upsampling loses no image detail.
 
-Weights are a safetensors file with a JSON card beside it (``<name>.json``: config, working size, data,
-command, measured metrics). :func:`save_model` / :func:`load_model` are the only readers and writers.
+Weights are written and read by :mod:`backend.weights`: a safetensors file (tensors, and the network's
+``NetworkConfig`` in its metadata) with a JSON card beside it (``<name>.json``: working size, data, command,
+measured metrics).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from backend.errors import ModelUnavailableError
+from backend import weights as weights_files
 from backend.harmonization.base import HarmonizationResult, check_pair
+from backend.harmonization.similarity import instance_similarity
 from backend.registry import ModelCard
+from backend.segmentation.models import get_segmenter
+
+WHAT = "harmonization network"
+TRAIN_COMMAND = "python -m backend harmonization train"
 
 
 def resize_square(array: np.ndarray, size: int) -> np.ndarray:
@@ -42,34 +46,11 @@ def network_inputs(composite: np.ndarray, mask: np.ndarray, similarity_map: np.n
     return comp, soft_mask, similarity
 
 
-def save_model(network, path: Path, card: dict[str, Any]) -> None:
-    from safetensors.torch import save_file
+def load_network(path: str | Path):
+    """``(SemanticRoutedHarmonizer in eval mode, card)`` from weights written by :func:`backend.weights.save`."""
+    from backend.harmonization.network import SemanticRoutedHarmonizer
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    save_file(tensors, str(path), metadata={"config": json.dumps(network.config.as_dict())})
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2, default=float) + "\n")
-
-
-def load_model(path: Path):
-    """(network in eval mode, its card) from a safetensors file and the JSON card beside it."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    from backend.harmonization.network import NetworkConfig, SemanticRoutedHarmonizer
-
-    path = Path(path)
-    if not path.exists():
-        raise ModelUnavailableError(
-            f"The network weights '{path}' are missing; train them with `python -m backend harmonization train`."
-        )
-    with safe_open(str(path), framework="pt") as handle:
-        config = NetworkConfig.from_dict(json.loads(handle.metadata()["config"]))
-    network = SemanticRoutedHarmonizer(config)
-    network.load_state_dict(load_file(str(path)))
-    card_path = path.with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    return network.eval(), card
+    return weights_files.load(path, SemanticRoutedHarmonizer, what=WHAT, train_hint=TRAIN_COMMAND)
 
 
 class NetworkHarmonizer:
@@ -77,7 +58,7 @@ class NetworkHarmonizer:
                  network=None, work_size: int | None = None):
         self.card, self.segmenter_name = card, segmenter
         if network is None:
-            network, model_card = load_model(Path(weights))
+            network, model_card = load_network(weights)
             work_size = work_size or model_card.get("work_size")
         self.network = network
         self.work_size = int(work_size or 64)
@@ -86,8 +67,6 @@ class NetworkHarmonizer:
         import torch
 
         from backend.harmonization.network import apply_transform
-        from backend.harmonization.similarity import instance_similarity
-        from backend.segmentation.models import get_segmenter
 
         composite, mask = check_pair(composite, mask)
         segmenter = get_segmenter(self.segmenter_name)

@@ -14,6 +14,7 @@ import numpy as np
 from backend import registry
 from backend.errors import InputError
 from backend.harmonization.base import HarmonizationResult, check_pair
+from backend.harmonization.metrics import harmonization_errors
 from backend.images import load_image, load_mask
 
 
@@ -51,7 +52,6 @@ def check_methods(methods: Sequence[str]) -> list[str]:
 def harmonize_many(composite: Any, mask: Any, methods: Sequence[str], reference: Any = None,
                    progress: Callable[[float, str], None] | None = None) -> tuple[np.ndarray, np.ndarray, list[MethodResult]]:
     """Decode the inputs and run every method; returns (composite, mask, results)."""
-    from backend.harmonization.metrics import harmonization_errors
 
     methods = check_methods(methods)
     image, foreground, ref = load_inputs(composite, mask, reference)

@@ -21,7 +21,9 @@ import numpy as np
 
 from backend.harmonization import colour
 from backend.harmonization.base import HarmonizationResult, check_pair
+from backend.harmonization.similarity import instance_similarity
 from backend.registry import ModelCard
+from backend.segmentation.models import get_segmenter
 
 
 class Unchanged:
@@ -78,9 +80,6 @@ class SemanticRouting:
         self.sharpness, self.strength, self.spread_strength = sharpness, np.asarray(strength), spread_strength
 
     def harmonize(self, composite: np.ndarray, mask: np.ndarray) -> HarmonizationResult:
-        from backend.harmonization.similarity import instance_similarity
-        from backend.segmentation.models import get_segmenter
-
         composite, mask = check_pair(composite, mask)
         segmenter = get_segmenter(self.segmenter_name)
         routed = instance_similarity(composite, mask, list(segmenter.segment(composite).masks))

@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from backend import weights as weights_files
 from backend.errors import InputError
+from backend.harmonization.dataset import list_triples, read_triples
+from backend.harmonization.evaluate import evaluate_harmonizer
+from backend.harmonization.neural import NetworkHarmonizer, load_network, resize_square
+from backend.harmonization.similarity import instance_similarity
+from backend.registry import ModelCard
+from backend.segmentation.models import get_segmenter
 
 
 def similarity_cache(root: Path, segmenter_name: str) -> Path:
@@ -39,10 +46,6 @@ def load_training_tensors(root: Path, work_size: int, loss_size: int, segmenter_
     """Stacked uint8 (composite, real), float (mask) at ``loss_size`` and float16 similarity at ``work_size``."""
     from tqdm import tqdm
 
-    from backend.harmonization.dataset import list_triples, read_triples
-    from backend.harmonization.neural import resize_square
-    from backend.harmonization.similarity import instance_similarity
-    from backend.segmentation.models import get_segmenter
 
     segmenter = get_segmenter(segmenter_name)
     cache = similarity_cache(root, segmenter.name)
@@ -128,7 +131,6 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     import torch
 
     from backend.harmonization.network import CONFIGS, SemanticRoutedHarmonizer, apply_transform
-    from backend.harmonization.neural import save_model
 
     if config_name not in CONFIGS:
         raise InputError(f"Unknown network configuration '{config_name}'; use one of {', '.join(CONFIGS)}.")
@@ -142,9 +144,7 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
     held_out = load_training_tensors(Path(val), work_size, loss_size, segmenter) if val is not None else None
     previous: dict = {}
     if init is not None:
-        from backend.harmonization.neural import load_model
-
-        network, previous = load_model(init)
+        network, previous = load_network(init)
         network.train()
         if previous.get("config_name") not in (None, config_name):
             raise InputError(f"--init weights are a '{previous['config_name']}' network, not '{config_name}'.")
@@ -212,16 +212,13 @@ def train(data: Path, out: Path, config_name: str = "tiny", work_size: int = 64,
                      "optimizer": "AdamW(0.9, 0.999), wd 1e-4, lr cosine to 1e-6 within each run", "runs": runs},
         "command": " && ".join(r["command"] for r in runs if r.get("command")),
     }
-    save_model(network, out, card)
+    weights_files.save(out, network, card)
     if val is not None:
-        from backend.harmonization.evaluate import evaluate_harmonizer
-        from backend.harmonization.neural import NetworkHarmonizer
-        from backend.registry import ModelCard
 
         harmonizer = NetworkHarmonizer(ModelCard(out.stem, "harmonize", "trained network"), network=network,
                                        work_size=work_size, segmenter=segmenter)
         card["validation"] = {"data": str(val), "metrics": evaluate_harmonizer(harmonizer, val)["table"]}
-        save_model(network, out, card)
+        weights_files.save(out, network, card)
     print(json.dumps({k: card[k] for k in ("name", "parameters", "training")} | {"validation": card.get("validation")},
                      indent=1, default=float))
     return card

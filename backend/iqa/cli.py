@@ -16,6 +16,7 @@ from pathlib import Path
 
 from backend.errors import InputError
 
+LONG_RUN = 20  # (image, model) scores from which the command shows a progress bar on stderr
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
@@ -37,11 +38,14 @@ def expand_inputs(paths: list[str], what: str) -> list[Path]:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from backend.progress import fraction_bar
     from backend.scoring import score_images
 
     images = expand_inputs(args.inputs, "input")
     references = expand_inputs(args.ref, "reference") if args.ref else None
-    table = score_images(images, args.model, references=references, mask=args.mask, prompt=args.prompt)
+    with fraction_bar("scoring", enabled=len(images) * len(args.model) >= LONG_RUN) as progress:
+        table = score_images(images, args.model, references=references, mask=args.mask, prompt=args.prompt,
+                             progress=progress)
     out = table[["image", "model", "score"]]
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)

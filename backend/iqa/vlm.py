@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from backend.device import default_device
 from backend.errors import InputError, ModelUnavailableError
+from backend.weights import hub_reachable
 
 IMAGE = object()  # marker of an image slot in a prompt's segments
 MPLUG_IMAGE_TOKEN, MPLUG_IMAGE_INDEX = "<|image|>", -200
@@ -54,7 +56,6 @@ def ensure_available(model_id: str, revision: str | None, size: str = "unknown s
         return
     from huggingface_hub import try_to_load_from_cache
 
-    from backend.registry import hub_reachable
 
     cached = try_to_load_from_cache(model_id, "config.json", revision=revision)
     if isinstance(cached, str):
@@ -90,7 +91,6 @@ class VisionLanguageModel:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        from backend.device import default_device
 
         self.model_id, self.revision = model_id, revision
         self.device = device or default_device()
@@ -147,7 +147,6 @@ class MplugOwl2Model:
         import torch
         from transformers import AutoModelForCausalLM
 
-        from backend.device import default_device
 
         if not trust_remote_code:
             raise ModelUnavailableError(

@@ -20,14 +20,14 @@ Modes (the :class:`~backend.segmentation.base.Segmenter` interface):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from backend.device import default_device
 from backend.errors import ModelUnavailableError
-from backend.registry import HubWeights, hub_reachable
 from backend.segmentation.base import Segmentation, Segmenter, sorted_segmentation
+from backend.weights import HubWeights, hub_reachable
 
 SAM2_WEIGHTS = HubWeights(
     repo="facebook/sam2.1-hiera-tiny",
@@ -42,10 +42,9 @@ def load_sam2(weights: HubWeights = SAM2_WEIGHTS, device: str | None = None):
     """(model, processor) from the local override or the hub at the pinned revision."""
     from transformers import Sam2Model, Sam2Processor
 
-    from backend.device import default_device
 
-    local = os.environ.get(weights.local_env or "", "")
-    source, revision = (local, None) if local else (weights.repo, weights.revision)
+    local = weights.local_copy()
+    source, revision = (str(local), None) if local else (weights.repo, weights.revision)
     if not local and not hub_reachable():
         try:
             model = Sam2Model.from_pretrained(source, revision=revision, local_files_only=True)

@@ -6,7 +6,9 @@ MOS after subject screening) collected them, as a portal that many people use at
 
 Modules (each small, each with its own docstring):
 - ``models``      SQLModel tables; ``migrations/`` + ``migrate`` the Alembic schema history (upgrade at start-up)
-- ``db``          engine from ``HARMONYLAB_DATABASE_URL`` (SQLite in ``HARMONYLAB_DATA_DIR`` by default), sessions
+- ``db``          engine from the settings (``HARMONYLAB_DATABASE_URL``; SQLite in ``HARMONYLAB_DATA_DIR`` by default)
+- ``secrets``     keys the deployment generates for itself (the browser-id signing key), shared by replicas
+- ``prompts``     saved PromptIQA prompts
 - ``media``       content-addressed image files
 - ``manifest``    manifest / gold CSV and archive reading; ``campaigns`` creation and cached lookup
 - ``tokens``      signed pair/item ids; ``samplers`` which pair next; ``quality`` gold, caps, response time

@@ -1,25 +1,25 @@
 """The admin password of the portal's admin section (create campaigns, export, statistics, flags).
 
-``HARMONYLAB_ADMIN_PASSWORD`` enables the section; without it the section is disabled. The password is
+The setting ``HARMONYLAB_ADMIN_PASSWORD`` enables the section; without it the section is disabled. The password is
 compared in constant time. The command line needs no password (whoever runs it owns the data).
 """
 
 from __future__ import annotations
 
 import hmac
-import os
 
+from backend import settings
 from backend.errors import InputError
 
 ENV = "HARMONYLAB_ADMIN_PASSWORD"
 
 
 def admin_enabled() -> bool:
-    return bool(os.environ.get(ENV))
+    return settings.current().admin_password is not None
 
 
 def check_password(given: object) -> None:
-    expected = os.environ.get(ENV, "")
+    expected = settings.current().admin_password or ""
     if not expected:
         raise InputError(f"The admin section is disabled; set {ENV} on the server to enable it.")
     if not isinstance(given, str) or not hmac.compare_digest(given.encode(), expected.encode()):

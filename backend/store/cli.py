@@ -25,20 +25,8 @@ import json
 import sys
 
 
-def _progress_bar():
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc="images", unit="%", file=sys.stderr, leave=False)
-
-    def update(fraction: float, text: str) -> None:
-        bar.n = round(100 * fraction)
-        bar.set_postfix_str(text)
-        bar.refresh()
-
-    return bar, update
-
-
 def _create(args) -> int:
+    from backend.progress import fraction_bar
     from backend.store.campaigns import CampaignSettings, create_campaign
     from backend.store.export import campaign_stats
 
@@ -46,23 +34,18 @@ def _create(args) -> int:
         kind=args.kind, allow_tie=args.allow_tie, instructions=args.instructions, question=args.question,
         gold_rate=args.gold_rate, gold_min_accuracy=args.gold_min_accuracy, daily_cap=args.daily_cap,
         min_response_ms=args.min_response_ms, sampler=args.sampler)
-    bar, update = _progress_bar()
-    try:
+    with fraction_bar("images") as update:
         info = create_campaign(args.name, args.manifest, settings, gold=args.gold, progress=update)
-    finally:
-        bar.close()
     print(json.dumps(campaign_stats(info.name), indent=2))
     return 0
 
 
 def _add(args) -> int:
+    from backend.progress import fraction_bar
     from backend.store.items import add_items_from_manifest
 
-    bar, update = _progress_bar()
-    try:
+    with fraction_bar("images") as update:
         outcome = add_items_from_manifest(args.name, args.manifest, progress=update)
-    finally:
-        bar.close()
     print(json.dumps(outcome, indent=2))
     print(f"added {len(outcome['added'])} items, {len(outcome['already_present'])} already present, "
           f"{len(outcome['refused'])} refused", file=sys.stderr)

@@ -1,12 +1,13 @@
 """Engine, sessions and per-process caches of the annotation store.
 
-Configuration (environment):
+Configuration (:mod:`backend.settings`):
 - ``HARMONYLAB_DATABASE_URL``: any SQLAlchemy URL; PostgreSQL (``postgresql+psycopg://...``) is the
   engine for deployments with many annotators or several app replicas. Default: the SQLite file
   ``harmonylab.db`` in the data directory.
 - ``HARMONYLAB_DATA_DIR`` (default ``data/``): the SQLite file and the content-addressed images.
   Several replicas must share this directory (the images live on disk, not in the database).
 - ``HARMONYLAB_DB_POOL_SIZE`` (default 10): connections kept per process (plus as many on overflow).
+- ``HARMONYLAB_SQLITE_SYNCHRONOUS`` (default ``FULL``), below.
 
 SQLite settings, chosen for durability and concurrency:
 - ``journal_mode=WAL``: readers never block the writer and the writer never blocks readers.
@@ -36,7 +37,6 @@ Every :class:`Database` upgrades its schema to the newest migration when it is o
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,38 +46,29 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session
 
+from backend import settings
 from backend.errors import InputError
 from backend.store.media import MediaStore
+from backend.store.migrate import upgrade_to_head
+from backend.store.writer import GroupWriter
 
-DEFAULT_DATA_DIR = "data"
 SQLITE_FILE = "harmonylab.db"
 SQLITE_BUSY_TIMEOUT_S = 30
-SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
 WRITE_OPTION = "harmonylab_write"
 
 
 def data_dir() -> Path:
-    """The data directory (``HARMONYLAB_DATA_DIR``, default ``data/``)."""
-    return Path(os.environ.get("HARMONYLAB_DATA_DIR") or DEFAULT_DATA_DIR)
+    """The data directory (the setting ``HARMONYLAB_DATA_DIR``, default ``data/``)."""
+    return settings.current().data_dir
 
 
 def database_url(directory: Path | None = None) -> str:
-    """``HARMONYLAB_DATABASE_URL``, or the SQLite file in the data directory."""
-    url = os.environ.get("HARMONYLAB_DATABASE_URL", "").strip()
-    if url:
-        return url
-    return f"sqlite:///{(directory or data_dir()).resolve() / SQLITE_FILE}"
+    """The setting ``HARMONYLAB_DATABASE_URL``, or the SQLite file in the data directory."""
+    current = settings.current()
+    return current.database_url or f"sqlite:///{(directory or current.data_dir).resolve() / SQLITE_FILE}"
 
 
-def sqlite_synchronous() -> str:
-    mode = os.environ.get("HARMONYLAB_SQLITE_SYNCHRONOUS", "FULL").strip().upper()
-    if mode not in SQLITE_SYNCHRONOUS_MODES:
-        raise InputError(f"HARMONYLAB_SQLITE_SYNCHRONOUS={mode} is not supported; use FULL or NORMAL.")
-    return mode
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    synchronous = sqlite_synchronous()
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection, _record):
@@ -102,14 +93,15 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception as error:
         raise InputError(f"HARMONYLAB_DATABASE_URL '{url}' is not a database URL ({error}).") from error
-    pool_size = int(os.environ.get("HARMONYLAB_DB_POOL_SIZE", "10"))
+    current = settings.current()
+    pool_size = current.db_pool_size
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise InputError("An in-memory SQLite database cannot be shared by the app's threads; give a file.")
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_timeout=60,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, current.sqlite_synchronous)
         return engine
     # No pre-ping (it would add a round trip to every request); a connection the server dropped fails one
     # request, after which SQLAlchemy discards the pool's stale connections; pool_recycle bounds their age.
@@ -131,7 +123,6 @@ class Database:
         self.counts_cache: dict[int, tuple[float, object]] = {}
         self._writer = None
         if upgrade:
-            from backend.store.migrate import upgrade_to_head
 
             upgrade_to_head(self.engine)
 
@@ -179,7 +170,6 @@ class Database:
         if self._writer is None:
             with self.lock:
                 if self._writer is None:
-                    from backend.store.writer import GroupWriter
 
                     self._writer = GroupWriter(self)
         return self._writer
@@ -199,28 +189,24 @@ class Database:
 
 _databases: dict[tuple[str, str], Database] = {}
 _databases_lock = threading.Lock()
-
-
-_by_environment: dict[tuple[str | None, str | None, str], Database] = {}
+_by_settings: dict[int, tuple[settings.Settings, Database]] = {}
 
 
 def default_database() -> Database:
-    """The database named by the environment (opened and upgraded once per process)."""
-    # Fast path of every request: the raw settings (and the working directory a relative data directory
-    # resolves against) name the database already opened for them, without resolving paths again.
-    environment = (os.environ.get("HARMONYLAB_DATABASE_URL"), os.environ.get("HARMONYLAB_DATA_DIR"), os.getcwd())
-    database = _by_environment.get(environment)
-    if database is not None:
-        return database
-    directory = data_dir()
-    key = (database_url(directory), str(directory.resolve()))
+    """The database named by the settings (opened and upgraded once per process)."""
+    # Fast path of every request: the settings object already mapped to its open database.
+    current = settings.current()
+    known = _by_settings.get(id(current))
+    if known is not None and known[0] is current:
+        return known[1]
+    key = (database_url(current.data_dir), str(current.data_dir))
     database = _databases.get(key)
     if database is None:
         with _databases_lock:
             database = _databases.get(key)
             if database is None:
-                database = _databases[key] = Database(key[0], directory)
-    _by_environment[environment] = database
+                database = _databases[key] = Database(key[0], current.data_dir)
+    _by_settings[id(current)] = (current, database)
     return database
 
 
@@ -230,4 +216,4 @@ def close_default_databases() -> None:
         for database in _databases.values():
             database.dispose()
         _databases.clear()
-        _by_environment.clear()
+        _by_settings.clear()

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from backend.errors import InputError
+from backend.images import content_hash, load_image
 from backend.store import manifest as manifests
 from backend.store.campaigns import get_campaign
 from backend.store.db import Database, default_database
@@ -139,7 +140,6 @@ def harmonized_items(composite: Any, results: Sequence[tuple[Any, str]], referen
     """The items of one Harmonize run: the composite (method ``composite``) and each result (method = harmonizer
     name), all in one group (default ``harmonize-<content hash of the composite>``), composite and reference
     attached to the results (reference also to the composite)."""
-    from backend.images import content_hash, load_image
 
     if composite is None or not results:
         raise InputError("There is no harmonization result to add; press Harmonize first.")

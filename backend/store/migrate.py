@@ -29,6 +29,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 LOCK_NAME = "harmonylab-store-migrations:"
 
@@ -103,7 +104,7 @@ def upgrade_to_head(engine: Engine) -> None:
 
 def autogenerate_revision(message: str) -> None:
     """Write a new migration with the difference between head and the models (see module docstring)."""
-    from backend.store.db import make_engine
+    from backend.store.db import make_engine  # db imports this module to upgrade every database it opens
 
     with tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(f"sqlite:///{scratch}/scratch.db")

@@ -182,3 +182,14 @@ class SavedPrompt(SQLModel, table=True):
     labels: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # display names of the images
     created_at: datetime = Field(sa_column=_timestamp())
 
+
+
+class DeploymentSecret(SQLModel, table=True):
+    """A key this deployment generated for itself (e.g. the one that signs anonymous browser ids), kept in the
+    database so every replica of one database uses the same key and it survives restarts."""
+
+    __tablename__ = "deployment_secrets"
+
+    name: str = Field(max_length=64, primary_key=True)
+    value: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=_timestamp())

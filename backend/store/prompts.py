@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlmodel import select
 
 from backend.errors import InputError
+from backend.images import load_image
+from backend.protocols import Prompt, check_scores
+from backend.store.campaigns import NAME_PATTERN
 from backend.store.db import Database, default_database
 from backend.store.models import SavedPrompt, utc_now
 
 
 def _check_name(name: object) -> str:
-    from backend.store.campaigns import NAME_PATTERN
-
     if not isinstance(name, str) or not NAME_PATTERN.match(name.strip()):
         raise InputError(f"Prompt name {name!r} is not usable; use 1-100 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit.")
@@ -32,8 +34,6 @@ def _check_name(name: object) -> str:
 def save_prompt(name: str, images: Sequence[Any], scores: Sequence[float], labels: Sequence[str] | None = None,
                 db: Database | None = None) -> dict:
     """Store (or replace) the prompt ``name``; images are anything ``load_image`` accepts."""
-    from backend.iqa.promptiqa.prompts import check_scores
-
     db = db or default_database()
     name = _check_name(name)
     images = list(images)
@@ -63,6 +63,14 @@ def get_prompt(name: str, db: Database | None = None) -> dict:
         raise InputError(f"There is no saved prompt called '{name}'; saved prompts: {known}.")
     return {"name": row.name, "paths": [db.media.file(h) for h in row.image_sha256s], "scores": list(row.scores),
             "names": list(row.labels), "created_at": row.created_at}
+
+
+def load_prompt(name: str, db: Database | None = None) -> Prompt:
+    """The saved prompt ``name`` decoded, ready to score under."""
+    saved = get_prompt(name, db=db)
+    images = tuple(load_image(path, name=f"prompt image '{label}'") for path, label in
+                   zip(saved["paths"], saved["names"], strict=True))
+    return Prompt(images, np.asarray(saved["scores"], dtype=np.float64), tuple(saved["names"]))
 
 
 def list_prompts(db: Database | None = None) -> list[dict]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from backend.errors import InputError
+from backend.scaling.active import select_pair
 
 if TYPE_CHECKING:
     from backend.store.campaigns import CampaignInfo
@@ -43,8 +44,6 @@ def uniform_pair(campaign: CampaignInfo, rng: np.random.Generator, win_counts) -
 
 def active_sampler(method: str) -> Sampler:
     def active_pair(campaign: CampaignInfo, rng: np.random.Generator, win_counts) -> tuple[int, int]:
-        from backend.scaling.active import select_pair
-
         groups = [ids for ids in campaign.groups.values() if len(ids) >= 2]
         group = groups[int(rng.integers(len(groups)))]
         position = {item: k for k, item in enumerate(campaign.ordinary_ids)}

@@ -6,8 +6,13 @@ import pytest
 from PIL import Image
 
 from backend.errors import InputError
-from backend.iqa.compare2score.anchors import (DEFAULT_ANCHORS, anchor_set_from_arrays, load_anchor_set,
-                                               select_anchors, write_anchor_set)
+from backend.iqa.compare2score.anchors import (
+    DEFAULT_ANCHORS,
+    anchor_set_from_arrays,
+    load_anchor_set,
+    select_anchors,
+    write_anchor_set,
+)
 
 
 def scored(rows):

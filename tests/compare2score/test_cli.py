@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backend.data.photos import skimage_photos
 from backend.data.distortions import distort, rng_for
+from backend.data.photos import skimage_photos
 
 REPO = Path(__file__).resolve().parents[2]
 

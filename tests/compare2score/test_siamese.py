@@ -24,11 +24,19 @@ def photos():
 
 
 def test_card_reports_data_command_and_quality():
-    card = json.loads((DEFAULT_WEIGHTS / "card.json").read_text())
+    card = json.loads((DEFAULT_WEIGHTS / "model.json").read_text())
     assert card["command"].startswith("python -m backend compare2score-train")
     assert {"validation", "test"} <= set(card["metrics"])
     assert 0 < card["metrics"]["test"]["pairs"]["level_accuracy"] <= 1
     assert (DEFAULT_WEIGHTS / "model.safetensors").stat().st_size < 5_000_000
+
+
+def test_weights_carry_their_config(comparator):
+    from backend import weights
+
+    metadata = weights.read_metadata(DEFAULT_WEIGHTS / "model.safetensors")
+    assert metadata["network"] == "SiameseNet" and comparator.network.config.max_side == 384
+    assert comparator.card["name"] == "c2s-siamese"
 
 
 def test_antisymmetric_and_self_comparison_is_similar(comparator, photos):
@@ -51,3 +59,32 @@ def test_batched_and_anchor_forms_agree(comparator, photos):
 def test_heavier_noise_is_judged_worse(comparator, photos):
     assert soft_preference(comparator.compare(photos[0], photos[5])) < 0.5
     assert soft_preference(comparator.compare(photos[5], photos[0])) > 0.5
+
+
+def test_training_writes_weights_with_their_config_and_a_card(tmp_path):
+    """A few steps on noisy versions of the scikit-image photos: ``model.safetensors`` (config in its
+    metadata) and ``model.json`` beside it, read back by the comparator (folder or file)."""
+    from PIL import Image
+
+    from backend import weights
+    from backend.iqa.compare2score.siamese import SiameseComparator
+    from backend.iqa.compare2score.train import train_siamese
+
+    rows = ["path,mos,mos_std,split,photo"]
+    photos = skimage_photos(96)
+    splits = ["train"] * (len(photos) - 2) + ["validation", "test"]
+    for (name, photo), split in zip(photos.items(), splits, strict=True):
+        for level in range(6):
+            path = tmp_path / f"{name}-{level}.png"
+            Image.fromarray(distort(photo, "gaussian_noise", level, rng_for(name, level)) if level else photo).save(path)
+            rows.append(f"{path},{5 - 0.8 * level},0.4,{split},{name}")
+    (tmp_path / "scores.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "siamese"
+    card = train_siamese(tmp_path / "scores.csv", out, steps=5, batch_pairs=16, max_side=96, threads=1, command="c",
+                         log=lambda text: None)
+    assert sorted(p.name for p in out.iterdir()) == ["model.json", "model.safetensors"]
+    assert json.loads(weights.read_metadata(out / "model.safetensors")["config"])["max_side"] == 96
+    assert json.loads((out / "model.json").read_text())["metrics"].keys() == card["metrics"].keys() == {"validation", "test"}
+    for location in (out, out / "model.safetensors"):
+        comparator = SiameseComparator(location, device="cpu")
+        assert comparator.max_side == 96 and comparator.card["command"] == "c"

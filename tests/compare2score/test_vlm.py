@@ -77,10 +77,10 @@ def test_temperature_flattens(tiny_model_dir):
     assert np.ptp(flat.compare(a, b)) < 0.05
 
 
-def test_remote_code_needs_opt_in_and_missing_weights_are_reported(monkeypatch):
+def test_remote_code_needs_opt_in_and_missing_weights_are_reported(monkeypatch, settings_env):
     from backend.iqa.compare2score.vlm_comparator import q_future_comparator
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings_env(HF_HUB_OFFLINE="1")
     with pytest.raises(ModelUnavailableError, match="trust_remote_code"):
         q_future_comparator(trust_remote_code=False)
     with pytest.raises(ModelUnavailableError, match="q-future/Compare2Score"):

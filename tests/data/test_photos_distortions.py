@@ -26,7 +26,7 @@ def photo() -> np.ndarray:
 
 
 @pytest.fixture
-def fake_root(tmp_path, monkeypatch) -> Path:
+def fake_root(tmp_path, monkeypatch, settings_env) -> Path:
     """A folder laid out like /usr/share with three opencv-doc photos (scikit-image pictures)."""
     root = tmp_path / "share"
     folder = root / "doc" / "opencv-doc" / "examples" / "data"
@@ -34,7 +34,7 @@ def fake_root(tmp_path, monkeypatch) -> Path:
     for name, array in zip(("apple.jpg", "baboon.jpg", "fruits.jpg"), skimage_photos(160).values()):
         Image.fromarray(array).save(folder / name, quality=95)
     (folder / "notes.png").write_bytes(b"not on the allow-list")
-    monkeypatch.setenv("HARMONYLAB_PHOTO_ROOT", str(root))
+    settings_env(HARMONYLAB_PHOTO_ROOT=root)
     return root
 
 
@@ -49,8 +49,8 @@ def test_split_is_deterministic_and_follows_fractions():
         split_of("x", (0.5, 0.5, 0.5))
 
 
-def test_missing_packages_name_the_apt_command(tmp_path, monkeypatch):
-    monkeypatch.setenv("HARMONYLAB_PHOTO_ROOT", str(tmp_path))
+def test_missing_packages_name_the_apt_command(tmp_path, monkeypatch, settings_env):
+    settings_env(HARMONYLAB_PHOTO_ROOT=tmp_path)
     with pytest.raises(InputError, match="apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc"):
         list_photos()
 

@@ -121,14 +121,13 @@ def test_dogiqa_end_to_end_with_the_tiny_vlm(tiny_dir):
     assert all(len(r["probabilities"]) == 7 for r in details["regions"])
 
 
-def test_missing_vlm_weights_are_reported(monkeypatch):
+def test_missing_vlm_weights_are_reported(monkeypatch, settings_env):
     from backend.iqa.dogiqa.service import get_model
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HARMONYLAB_DOGIQA_VLM", raising=False)
+    settings_env(HF_HUB_OFFLINE="1", HARMONYLAB_DOGIQA_VLM=None)
     with pytest.raises(ModelUnavailableError, match="Qwen/Qwen2-VL-2B-Instruct"):
         get_model("dogiqa-vlm")
     with pytest.raises(ModelUnavailableError, match="not in the local hub cache"):
         get_model("vlm:someone/not-cached@0123456789abcdef")
-    with pytest.raises(InputError, match="Name the VLM"):
+    with pytest.raises(InputError, match="names no model_id"):
         get_model("vlm:")

@@ -80,7 +80,8 @@ def test_affine_transform_application():
 
 
 def test_configs_and_save_load_roundtrip(tmp_path):
-    from backend.harmonization.neural import load_model, save_model
+    from backend import weights
+    from backend.harmonization.neural import load_network
 
     assert CONFIGS["full"].dim == 48 and CONFIGS["full"].blocks == (4, 6, 6)
     full_parameters = sum(p.numel() for p in SemanticRoutedHarmonizer(CONFIGS["full"]).parameters())
@@ -89,8 +90,9 @@ def test_configs_and_save_load_roundtrip(tmp_path):
     torch.manual_seed(1)
     network = SemanticRoutedHarmonizer(SMALL)
     torch.nn.init.normal_(network.output.weight, std=0.01)
-    save_model(network, tmp_path / "net.safetensors", {"work_size": 32})
-    loaded, card = load_model(tmp_path / "net.safetensors")
+    weights.save(tmp_path / "net.safetensors", network, {"work_size": 32})
+    assert weights.read_metadata(tmp_path / "net.safetensors")["network"] == "SemanticRoutedHarmonizer"
+    loaded, card = load_network(tmp_path / "net.safetensors")
     assert card["work_size"] == 32 and loaded.config == SMALL
     args = inputs()
     assert torch.allclose(loaded(*args), network(*args))
@@ -98,10 +100,10 @@ def test_configs_and_save_load_roundtrip(tmp_path):
 
 def test_missing_weights_is_a_clear_error(tmp_path):
     from backend.errors import ModelUnavailableError
-    from backend.harmonization.neural import load_model
+    from backend.harmonization.neural import load_network
 
     with pytest.raises(ModelUnavailableError, match="harmonization train"):
-        load_model(tmp_path / "absent.safetensors")
+        load_network(tmp_path / "absent.safetensors")
 
 
 def test_network_harmonizer_keeps_background_and_size():
@@ -134,3 +136,28 @@ def test_global_transform_is_one_colour_change_per_image():
     inside = out[0][:, mask[0, 0] > 0]
     assert torch.allclose(inside, inside[:, :1].expand_as(inside), atol=1e-6)
     assert CONFIGS["tiny"].global_transform and not CONFIGS["full"].global_transform
+
+
+def test_training_writes_weights_that_load_and_continue(tmp_path):
+    """A few steps on the three example triples: the weights carry their config, the card its runs, and
+    ``init`` continues from them (the card then lists both runs)."""
+    import shutil
+
+    from backend import weights
+    from backend.harmonization.neural import NetworkHarmonizer, load_network
+    from backend.harmonization.train import train
+    from backend.registry import ModelCard
+    from backend.weights import ASSETS_DIR
+
+    data = tmp_path / "examples"
+    shutil.copytree(ASSETS_DIR / "examples", data)
+    first = tmp_path / "srh.safetensors"
+    train(data, first, config_name="tiny", work_size=32, loss_size=64, batch=2, steps=2, minutes=1, command="first")
+    assert weights.read_metadata(first)["network"] == "SemanticRoutedHarmonizer"
+    network, card = load_network(first)
+    assert network.config == CONFIGS["tiny"] and card["work_size"] == 32 and card["command"] == "first"
+    card = train(data, tmp_path / "more.safetensors", config_name="tiny", work_size=32, loss_size=64, batch=2,
+                 steps=1, minutes=1, init=first, command="second")
+    assert [run["command"] for run in card["training"]["runs"]] == ["first", "second"]
+    harmonizer = NetworkHarmonizer(ModelCard("t", "harmonize", "test"), weights=tmp_path / "more.safetensors")
+    assert harmonizer.work_size == 32

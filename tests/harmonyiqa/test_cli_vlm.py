@@ -24,12 +24,10 @@ EXAMPLE = str(REPO / "assets" / "examples" / "composite" / "lake.jpg")
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch, settings_env):
     from backend.store.db import close_default_databases, default_database
 
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("HARMONYLAB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HARMONYLAB_HARMONYIQA_BASE", raising=False)
+    settings_env(HARMONYLAB_DATA_DIR=tmp_path / "data", HARMONYLAB_DATABASE_URL=None, HARMONYLAB_HARMONYIQA_BASE=None)
     close_default_databases()
     registry.clear_cache()
     yield default_database()
@@ -95,7 +93,7 @@ def test_campaign_rows_follow_the_papers_mos_protocol(store, tmp_path):
     assert set(custom["subset"]) == {"NGIHA", "generative"}
 
 
-def test_train_from_a_campaign_then_score_as_csv(store, tmp_path, tiny_vlm_dir, capsys, monkeypatch):
+def test_train_from_a_campaign_then_score_as_csv(store, tmp_path, tiny_vlm_dir, capsys, monkeypatch, settings_env):
     name, _ = rating_campaign(store, tmp_path / "campaign")
     out = tmp_path / "vlm-fr"
     code = main(["harmonyiqa", "train", "--campaign", name, "--mode", "fr", "--base", str(tiny_vlm_dir),
@@ -112,7 +110,7 @@ def test_train_from_a_campaign_then_score_as_csv(store, tmp_path, tiny_vlm_dir, 
     rows = pd.read_csv(out / "rows.csv")
     assert len(rows) == 12 and rows.groupby("group")["split"].nunique().max() == 1
 
-    monkeypatch.setenv("HARMONYLAB_HARMONYIQA_VLM_FR", str(out))
+    settings_env(HARMONYLAB_HARMONYIQA_VLM_FR=out)
     images = [tmp_path / "campaign" / photo / "PHD.png" for photo in PHOTOS[:2]]
     references = [tmp_path / "campaign" / photo / "reference.png" for photo in PHOTOS[:2]]
     code = main(["harmonyiqa", "score", "--model", "harmonyiqa-vlm-fr", "--ref", str(references[0]),
@@ -180,34 +178,34 @@ def fake_trained_folder(folder, mode="nr", base="someone/not-cached-vlm"):
     return folder
 
 
-def test_registry_status_says_what_to_do(store, tmp_path, monkeypatch, empty_hub_cache):
+def test_registry_status_says_what_to_do(store, tmp_path, monkeypatch, empty_hub_cache, settings_env):
     detail = registry.status("harmonyiqa-vlm-nr").detail
     assert registry.status("harmonyiqa-vlm-nr").state == "unavailable"
     assert "python -m backend harmonyiqa train --mode nr" in detail and str(tmp_path / "data") in detail
     with pytest.raises(ModelUnavailableError, match="harmonyiqa train"):
         registry.create("harmonyiqa-vlm-nr")
     folder = fake_trained_folder(tmp_path / "data" / "harmonyiqa" / "vlm-nr")  # the default folder
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    settings_env(HF_HUB_OFFLINE=None)
     status = registry.status("harmonyiqa-vlm-nr")
     assert status.state == "needs download" and "someone/not-cached-vlm@012345678" in status.detail
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings_env(HF_HUB_OFFLINE="1")
     status = registry.status("harmonyiqa-vlm-nr")
     assert status.state == "unavailable" and "huggingface-cli download someone/not-cached-vlm" in status.detail
     with pytest.raises(ModelUnavailableError, match="HARMONYLAB_HARMONYIQA_BASE"):
         registry.create("harmonyiqa-vlm-nr")
-    monkeypatch.setenv("HARMONYLAB_HARMONYIQA_BASE", str(tmp_path / "nowhere"))
+    settings_env(HARMONYLAB_HARMONYIQA_BASE=tmp_path / "nowhere")
     assert "is not a folder" in registry.status("harmonyiqa-vlm-nr").detail
     (folder / "config.json").write_text("{broken")
-    monkeypatch.delenv("HARMONYLAB_HARMONYIQA_BASE")
+    settings_env(HARMONYLAB_HARMONYIQA_BASE=None)
     assert "not valid JSON" in registry.status("harmonyiqa-vlm-nr").detail
     card = registry.card("harmonyiqa-vlm-fr")
     assert card.task == "iqa-fr" and not card.needs_mask and card.hub_weights.revision == "7e3e67edbbed1bf9888184d9df282b700a323964"
 
 
-def test_default_base_offline_names_the_pinned_revision(store, tmp_path, monkeypatch, empty_hub_cache, capsys):
+def test_default_base_offline_names_the_pinned_revision(store, tmp_path, monkeypatch, empty_hub_cache, capsys, settings_env):
     from tests.harmonyiqa.conftest import harmonization_set
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings_env(HF_HUB_OFFLINE="1")
     csv = harmonization_set(tmp_path / "set", count=6)
     assert main(["harmonyiqa", "train", "--data", str(csv)]) == 2
     err = capsys.readouterr().err

@@ -27,19 +27,19 @@ def run(*argv: str) -> int:
 
 
 @pytest.fixture
-def photo_root(tmp_path, monkeypatch):
+def photo_root(tmp_path, monkeypatch, settings_env):
     folder = tmp_path / "share" / "doc" / "opencv-doc" / "examples" / "data"
     folder.mkdir(parents=True)
     for file_name, photo in NAMES.items():
         Image.fromarray(sample_photo(photo)[::2, ::2]).save(folder / file_name, quality=95)
-    monkeypatch.setenv("HARMONYLAB_PHOTO_ROOT", str(tmp_path / "share"))
+    settings_env(HARMONYLAB_PHOTO_ROOT=tmp_path / "share")
     return tmp_path
 
 
 @pytest.mark.slow  # about 50 s alone, up to 2 min on the shared machine (data with four harmonizers, 2 epochs)
 def test_data_train_eval_round(photo_root, capsys):
     from backend.data.photos import list_photos
-    from backend.iqa.harmonyiqa.lite import load_model
+    from backend.iqa.harmonyiqa.lite import load_network
     from backend.iqa.harmonyiqa.lite_data import read_index
 
     assert {p.path.name: p.split for p in list_photos()} == {
@@ -55,7 +55,7 @@ def test_data_train_eval_round(photo_root, capsys):
     weights = photo_root / "lite-fr.safetensors"
     assert run("lite-train", "--mode", "fr", "--data", str(data), "--out", str(weights), "--epochs", "2",
                "--widths", "8", "8", "8", "8", "--hidden", "8", "--batch", "6") == 0
-    network, card = load_model(weights)
+    network, card = load_network(weights)
     assert network.config.full_reference and card["training"]["epochs_run"] == 2
     assert card["command"].startswith("python -m backend") and card["data"]["train_images"] == 18
 
@@ -69,7 +69,7 @@ def test_data_train_eval_round(photo_root, capsys):
     assert run("lite-train", "--mode", "nr", "--data", str(data), "--out", str(nr_weights), "--epochs", "1",
                "--widths", "8", "8", "8", "8", "--hidden", "8", "--batch", "6", "--context", "--no-cnn-head",
                "--attention-weight", "1.0") == 0
-    network, card = load_model(nr_weights)
+    network, card = load_network(nr_weights)
     assert network.config.context and not network.config.cnn_head and not network.config.full_reference
     assert card["training"]["attention_weight"] == 1.0 and card["config"]["context"] and not card["config"]["cnn_head"]
 

@@ -14,6 +14,7 @@ from backend import registry
 from backend.errors import InputError
 from backend.iqa.harmonyiqa.lite_data import interpolate
 from backend.scaling.correlation import srcc
+from backend.weights import ASSETS_DIR
 
 # Measured on this set with the shipped weights (see the JSON cards): SRCC against -fMSE. The NR model
 # without a mask is close to chance here (0.014; 0.165 on the 900-image test split of the benchmark): it
@@ -111,12 +112,13 @@ def test_nr_ignores_a_reference_and_uses_the_mask(held_out):
 
 
 def test_saved_and_reloaded_weights_score_identically(held_out, tmp_path):
-    from backend.iqa.harmonyiqa.lite import LiteScorer, load_model, save_model
+    from backend import weights
+    from backend.iqa.harmonyiqa.lite import LiteScorer, load_network
 
     for name in ("harmonyiqa-lite-nr", "harmonyiqa-lite-fr"):
         shipped = registry.create(name)
-        network, card = load_model(registry.ASSETS_DIR / registry.card(name).shipped_weights[0])
-        path = save_model(network, tmp_path / f"{name}.safetensors", card)
+        network, card = load_network(ASSETS_DIR / registry.card(name).shipped_weights[0])
+        path = weights.save(tmp_path / f"{name}.safetensors", network, card)
         copy = LiteScorer(registry.card(name), path)
         fr = registry.card(name).full_reference
         for image, real, mask, _ in held_out[:4]:
@@ -128,12 +130,12 @@ def test_saved_and_reloaded_weights_score_identically(held_out, tmp_path):
 def test_weights_of_the_other_mode_are_refused():
     from backend.errors import ModelUnavailableError
     from backend.iqa.harmonyiqa.lite import LiteScorer
-    from backend.iqa.harmonyiqa.lite_registration import FR_WEIGHTS
+    from backend.iqa.harmonyiqa.registration import FR_WEIGHTS
 
     with pytest.raises(ModelUnavailableError, match="FR model"):
-        LiteScorer(registry.card("harmonyiqa-lite-nr"), registry.ASSETS_DIR / FR_WEIGHTS)
+        LiteScorer(registry.card("harmonyiqa-lite-nr"), ASSETS_DIR / FR_WEIGHTS)
     with pytest.raises(ModelUnavailableError, match="missing"):
-        LiteScorer(registry.card("harmonyiqa-lite-nr"), registry.ASSETS_DIR / "harmonyiqa" / "absent.safetensors")
+        LiteScorer(registry.card("harmonyiqa-lite-nr"), ASSETS_DIR / "harmonyiqa" / "absent.safetensors")
 
 
 @pytest.mark.parametrize("photo_name", ["astronaut", "chelsea", "coffee", "rocket"])
@@ -142,7 +144,8 @@ def test_context_statistics_expose_a_recoloured_foreground(photo_name):
     and leaves a seam (gradient on its boundary band above the gradient outside it) than the untouched photo."""
     import torch
 
-    from backend.iqa.harmonyiqa.lite import CONTEXT_FEATURES, context_statistics, lab_of, resize_rgb
+    from backend.iqa.harmonyiqa.lite import lab_of, resize_rgb
+    from backend.iqa.harmonyiqa.lite_network import CONTEXT_FEATURES, context_statistics
     from tests.conftest import sample_photo
 
     photo = resize_rgb(sample_photo(photo_name), 128)
@@ -174,18 +177,27 @@ def test_attention_loss_rewards_the_true_foreground_and_skips_unchanged_rows():
     assert float(attention_loss(wrong, masks, np.array([False, False]))) == 0.0
 
 
-def test_fr_weights_of_the_layout_without_context_load_and_score(held_out):
-    """The shipped FR weights predate the context option (no ``context`` key in their config): they load as
-    the plain layout (their ranking of the held-out set is checked above)."""
-    from safetensors import safe_open
+def test_weights_of_the_layout_without_context_load_and_score(held_out, tmp_path):
+    """The FR weights were trained before the context option: a config without the ``context`` and
+    ``cnn_head`` keys (as first written) loads as the plain layout and scores like the shipped file."""
+    import json
 
-    from backend.iqa.harmonyiqa.lite import load_model
-    from backend.iqa.harmonyiqa.lite_registration import FR_WEIGHTS
+    from safetensors.torch import load_file, save_file
 
-    with safe_open(str(registry.ASSETS_DIR / FR_WEIGHTS), framework="pt") as handle:
-        assert "context" not in handle.metadata()["config"]
-    network, _ = load_model(registry.ASSETS_DIR / FR_WEIGHTS)
-    assert not network.config.context and not hasattr(network, "attention_fine")
+    from backend import weights
+    from backend.iqa.harmonyiqa.lite import LiteScorer, load_network
+    from backend.iqa.harmonyiqa.registration import FR_WEIGHTS
+
+    shipped = ASSETS_DIR / FR_WEIGHTS
+    old_config = {"full_reference": True, "widths": [16, 32, 48, 64], "hidden": 96, "input_size": 128}
+    assert {k: v for k, v in json.loads(weights.read_metadata(shipped)["config"]).items() if k in old_config} == old_config
+    old = tmp_path / "old-fr.safetensors"
+    save_file(load_file(str(shipped)), str(old), metadata={"config": json.dumps(old_config)})
+    network, _ = load_network(old)
+    assert not network.config.context and network.config.cnn_head and not hasattr(network, "attention_fine")
+    image, real, mask, _ = held_out[0]
+    card = registry.card("harmonyiqa-lite-fr")
+    assert LiteScorer(card, old).score(image, real, mask).score == LiteScorer(card, shipped).score(image, real, mask).score
 
 
 @pytest.mark.parametrize("photo_name", ["astronaut", "chelsea", "coffee", "rocket"])

@@ -80,10 +80,9 @@ def test_decoder_only_stage_two_leaves_the_adapters_untouched(rows, tiny_vlm_dir
     assert [e["stage"] for e in result.record["history"]] == [2, 2]
 
 
-def test_fr_model_through_the_registry(rows, tiny_vlm_dir, tmp_path, monkeypatch):
+def test_fr_model_through_the_registry(rows, tiny_vlm_dir, tmp_path, monkeypatch, settings_env):
     result = train(rows, tmp_path / "vlm-fr", tiny_vlm_dir, mode="fr", stage1_epochs=1, stage2_epochs=1)
-    monkeypatch.setenv("HARMONYLAB_HARMONYIQA_VLM_FR", str(result.out_dir))
-    monkeypatch.delenv("HARMONYLAB_HARMONYIQA_BASE", raising=False)
+    settings_env(HARMONYLAB_HARMONYIQA_VLM_FR=result.out_dir, HARMONYLAB_HARMONYIQA_BASE=None)
     registry.clear_cache()
     try:
         assert registry.status("harmonyiqa-vlm-fr").state == "ready"
@@ -92,7 +91,7 @@ def test_fr_model_through_the_registry(rows, tiny_vlm_dir, tmp_path, monkeypatch
         assert model.score(image, reference).score == pytest.approx(result.model.score(image, reference).score, abs=1e-9)
         with pytest.raises(InputError, match="reference"):
             model.score(image)
-        monkeypatch.setenv("HARMONYLAB_HARMONYIQA_VLM_NR", str(result.out_dir))  # an FR folder for the NR card
+        settings_env(HARMONYLAB_HARMONYIQA_VLM_NR=result.out_dir)  # an FR folder for the NR card
         assert "holds a fr model" in registry.status("harmonyiqa-vlm-nr").detail
         with pytest.raises(ModelUnavailableError, match="holds a fr model"):
             registry.create("harmonyiqa-vlm-nr", device="cpu")

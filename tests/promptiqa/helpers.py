@@ -13,11 +13,11 @@ from tests.conftest import noisy, sample_photo
 def random_scorer(seed: int = 0):
     import torch
 
-    from backend.iqa.promptiqa.model import build_network
+    from backend.iqa.promptiqa.model import COMPACT, PromptIQAConfig, PromptIQANet
     from backend.iqa.promptiqa.scorer import PromptIQAScorer
 
     torch.manual_seed(seed)
-    return PromptIQAScorer(build_network().eval(), 128)
+    return PromptIQAScorer(PromptIQANet(PromptIQAConfig(visual=COMPACT)).eval(), COMPACT.input_size)
 
 
 def noisy_series(count: int = 4, size: int = 96) -> list[np.ndarray]:

@@ -15,9 +15,8 @@ from tests.promptiqa.helpers import noisy_series, write_prompt
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
+def store(tmp_path, monkeypatch, settings_env):
+    settings_env(HARMONYLAB_DATABASE_URL=f"sqlite:///{tmp_path / 'store.db'}", HARMONYLAB_DATA_DIR=tmp_path / "data")
     yield tmp_path
     close_default_databases()
 

@@ -26,7 +26,7 @@ from backend.iqa.promptiqa.data import (
     load_dataset,
 )
 from backend.iqa.promptiqa.features import COUNT, FEATURE_NAMES, quality_statistics, statistics_of
-from backend.iqa.promptiqa.model import FEATURES_DEFAULT, build_network
+from backend.iqa.promptiqa.model import FEATURES, PromptIQAConfig, PromptIQANet
 from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
 from tests.conftest import sample_photo
 
@@ -58,7 +58,7 @@ def test_statistics_follow_distortion_type_and_strength(square):
 
 def test_feature_encoder_token_equals_the_training_path(square):
     torch.manual_seed(0)
-    network = build_network(FEATURES_DEFAULT).eval()
+    network = PromptIQANet(PromptIQAConfig(visual=FEATURES)).eval()
     images = [square, square[::-1].copy()]
     statistics = statistics_of(images)
     network.visual.fit(np.concatenate([statistics, statistics + 1.0]))
@@ -126,7 +126,7 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
 
     out = tmp_path / "weights"
     card = train(tiny_set, out, steps=25, pool_size=40, groups=4, targets=3, threads=1,
-                 visual=FEATURES_DEFAULT, log=lambda text: None)
+                 visual=FEATURES, log=lambda text: None)
     assert card["config"]["visual"]["kind"] == "features" and card["training"]["flips"] is False
     assert card["data"]["training_images"] == 2 * 2 * 16  # both views of the two training photos
     cached = tiny_set / "statistics.npy"
@@ -142,11 +142,37 @@ def test_features_encoder_trains_and_evaluates_on_view_0(tiny_set, tmp_path):
     mean = bootstrap["mean"]  # one test photo: every resample is that photo, the interval is the point
     assert mean["low"] == mean["srcc"] == mean["high"]
     assert mean["srcc"] == pytest.approx(card["results"]["headline"]["held_out_srcc_interval"], abs=1e-4)
-    assert json.loads((out / "card.json").read_text())["results"]["headline"]["n"] == 10
+    assert json.loads((out / "model.json").read_text())["results"]["headline"]["n"] == 10
+    assert not (out / "card.json").exists()
     only_view_0 = train(tiny_set, tmp_path / "fsim", steps=1, pool_size=20, train_requirements=("fsim", "level"),
-                        visual=FEATURES_DEFAULT, log=lambda text: None)
+                        visual=FEATURES, log=lambda text: None)
     assert only_view_0["data"]["training_images"] == 2 * 16  # view 1 has no FSIM label: left out
     assert only_view_0["data"]["held_out_requirements"] == ["ms_ssim"]  # a trained requirement is not held out
+
+
+def test_weights_carry_their_config_and_training_continues_from_them(tiny_set, tmp_path):
+    """``model.safetensors`` holds the PromptIQAConfig (load_embedded rebuilds the encoder from it, from the
+    folder or the file); ``init`` continues from saved weights; the compact CNN encoder trains too."""
+    from backend import weights
+    from backend.iqa.promptiqa.model import COMPACT, CompactConfig, FeaturesConfig
+    from backend.iqa.promptiqa.train import train
+    from backend.iqa.promptiqa.weights import load_embedded
+
+    first = tmp_path / "first"
+    train(tiny_set, first, steps=2, pool_size=20, groups=2, targets=2, visual=FEATURES, log=lambda text: None)
+    metadata = weights.read_metadata(first / "model.safetensors")
+    assert metadata["network"] == "PromptIQANet" and json.loads(metadata["config"])["visual"]["kind"] == "features"
+    network, card = load_embedded(first / "model.safetensors")
+    assert isinstance(network.config.visual, FeaturesConfig) and card["config"] == network.config.as_dict()
+    continued = train(tiny_set, tmp_path / "continued", steps=1, pool_size=20, groups=2, targets=2, visual=FEATURES,
+                      init=first, learning_rate=0.0, log=lambda text: None)  # so nothing changes
+    assert continued["initialised_from"] == str(first)
+    again, _ = load_embedded(tmp_path / "continued")
+    assert all(torch.equal(value, again.state_dict()[name]) for name, value in network.state_dict().items())
+    compact = train(tiny_set, tmp_path / "compact", steps=1, pool_size=20, groups=2, targets=2, visual=COMPACT,
+                    log=lambda text: None)
+    assert compact["config"]["visual"] == {"kind": "compact", "widths": (32, 48, 64, 96), "input_size": 128}
+    assert isinstance(load_embedded(tmp_path / "compact")[0].config.visual, CompactConfig)
 
 
 def test_card_records_how_the_set_was_built(tmp_path):
@@ -174,7 +200,7 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
     from backend.iqa.promptiqa.weights import load_embedded
 
     out = tmp_path / "selected"
-    card = train(tiny_set, out, steps=10, pool_size=40, groups=4, targets=3, threads=1, visual=FEATURES_DEFAULT,
+    card = train(tiny_set, out, steps=10, pool_size=40, groups=4, targets=3, threads=1, visual=FEATURES,
                  learning_rate=3e-3, validate_every=4, log=lambda text: None)
     selection = card["checkpoint_selection"]
     assert [entry["step"] for entry in selection["history"]] == [4, 8, 10]
@@ -187,14 +213,14 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
     again = validation_checker(network, stored, statistics, table, DEFAULT_TRAIN, DEFAULT_HELD_OUT)()
     assert again["train_requirements"] == pytest.approx(selection["selected_value"], abs=1e-4)
     with pytest.raises(InputError, match="Unknown training requirement.*lpips"):
-        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, train_requirements=("ssim", "lpips"),
+        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES, train_requirements=("ssim", "lpips"),
               log=lambda text: None)
     no_validation = tmp_path / "no-validation"
     no_validation.mkdir()
     np.save(no_validation / "images.npy", stored)
     table.assign(split=table["split"].replace("validation", "test")).to_csv(no_validation / "labels.csv", index=False)
     with pytest.raises(InputError, match="no validation photos"):
-        train(no_validation, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, validate_every=1,
+        train(no_validation, out, steps=1, pool_size=20, visual=FEATURES, validate_every=1,
               log=lambda text: None)
     with pytest.raises(InputError, match="Select checkpoints"):
-        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES_DEFAULT, select_on="test", log=lambda text: None)
+        train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES, select_on="test", log=lambda text: None)

@@ -14,10 +14,11 @@ import torch
 
 from backend.errors import ModelUnavailableError
 from backend.iqa.promptiqa.hub import load_public_checkpoint, map_public_state_dict
-from backend.iqa.promptiqa.model import build_network
+from backend.iqa.promptiqa.model import PromptIQAConfig, PromptIQANet
+from backend.iqa.promptiqa.monet import MoNetConfig
 
-TINY = {"kind": "monet", "img_size": 64, "patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2,
-        "taps": [0, 1, 2, 3], "views": 3, "cnn_kernels": [3, 1, 1], "cnn_pools": [2, 1, 3]}
+TINY = MoNetConfig(img_size=64, patch_size=8, embed_dim=32, depth=4, num_heads=2, taps=(0, 1, 2, 3), views=3,
+                   cnn_kernels=(3, 1, 1), cnn_pools=(2, 1, 3))
 
 
 def _block_names(prefix: str, dim: int, qkv_bias: bool) -> dict[str, tuple]:
@@ -47,16 +48,16 @@ def _mal_names(prefix: str, channels: int, views: int, grid: int) -> dict[str, t
 def public_layout(config=TINY) -> dict[str, tuple]:
     from timm.models.vision_transformer import VisionTransformer
 
-    dim, grid = config["embed_dim"], config["img_size"] // config["patch_size"]
-    vit = VisionTransformer(img_size=config["img_size"], patch_size=config["patch_size"], embed_dim=dim,
-                            depth=config["depth"], num_heads=config["num_heads"], num_classes=0,
+    dim, grid = config.embed_dim, config.img_size // config.patch_size
+    vit = VisionTransformer(img_size=config.img_size, patch_size=config.patch_size, embed_dim=dim,
+                            depth=config.depth, num_heads=config.num_heads, num_classes=0,
                             norm_layer=partial(torch.nn.LayerNorm, eps=1e-6))
     names = {f"vit.{k}": tuple(v.shape) for k, v in vit.state_dict().items() if not k.startswith("norm.")}
-    for i in range(config["views"]):
-        names.update(_mal_names(f"MALs.{i}", dim, len(config["taps"]), grid))
-    names.update(_mal_names("fusion_mal", dim, config["views"], grid))
+    for i in range(config.views):
+        names.update(_mal_names(f"MALs.{i}", dim, len(config.taps), grid))
+    names.update(_mal_names("fusion_mal", dim, config.views, grid))
     names.update(_block_names("block", dim, qkv_bias=False))
-    k1, k2, k3 = config["cnn_kernels"]
+    k1, k2, k3 = config.cnn_kernels
     for index, (cin, cout, k) in zip((0, 4, 8), ((dim, 256, k1), (256, 128, k2), (128, 128, k3)), strict=False):
         names.update({f"cnn.{index}.weight": (cout, cin, k, k), f"cnn.{index}.bias": (cout,)})
         bn = index + 1
@@ -89,7 +90,7 @@ def random_public_state(config=TINY, seed: int = 0) -> dict[str, torch.Tensor]:
 def test_public_names_map_exactly_onto_our_network():
     state = random_public_state()
     mapped = map_public_state_dict(state)
-    network = build_network(TINY)
+    network = PromptIQANet(PromptIQAConfig(visual=TINY))
     ours = network.state_dict()
     assert set(mapped) == set(ours)
     assert all(mapped[k].shape == ours[k].shape for k in ours)
@@ -117,13 +118,31 @@ def test_a_checkpoint_of_another_layout_is_refused(tmp_path):
         load_public_checkpoint(path, TINY)
 
 
-def test_offline_hub_model_reports_what_to_download(monkeypatch):
-    from backend import registry
+def test_offline_hub_model_reports_what_to_download():
+    from backend import registry, settings
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HARMONYLAB_PROMPTIQA_CHECKPOINT", raising=False)
-    status = registry.status("promptiqa-vitb8")
-    assert status.state == "needs download" and "Zevin2023/PromptIQA" in status.detail
-    registry.clear_cache()
-    with pytest.raises(ModelUnavailableError, match="HARMONYLAB_PROMPTIQA_CHECKPOINT"):
-        registry.create("promptiqa-vitb8")
+    settings.use(settings.parse({"HF_HUB_OFFLINE": "1"}))
+    try:
+        status = registry.status("promptiqa-vitb8")
+        assert status.state == "needs download" and "Zevin2023/PromptIQA" in status.detail
+        registry.clear_cache()
+        with pytest.raises(ModelUnavailableError, match="HARMONYLAB_PROMPTIQA_CHECKPOINT"):
+            registry.create("promptiqa-vitb8")
+    finally:
+        settings.load()
+
+
+def test_the_checkpoint_setting_names_a_local_copy(tmp_path):
+    from backend import settings
+    from backend.iqa.promptiqa.hub import checkpoint_path
+
+    path = tmp_path / "best_model.pth.tar"
+    torch.save({"state_dict": random_public_state()}, path)
+    try:
+        settings.use(settings.parse({"HARMONYLAB_PROMPTIQA_CHECKPOINT": str(path), "HF_HUB_OFFLINE": "1"}))
+        assert checkpoint_path() == path
+        settings.use(settings.parse({"HARMONYLAB_PROMPTIQA_CHECKPOINT": str(tmp_path / "absent.pth.tar")}))
+        with pytest.raises(ModelUnavailableError, match="HARMONYLAB_PROMPTIQA_CHECKPOINT"):
+            checkpoint_path()
+    finally:
+        settings.load()

@@ -8,8 +8,7 @@ import pytest
 import torch
 from scipy import stats
 
-from backend.iqa.promptiqa.model import build_network
-from backend.iqa.promptiqa.prompts import Prompt
+from backend.iqa.promptiqa.model import COMPACT, PromptIQAConfig, PromptIQANet
 from backend.iqa.promptiqa.requirements import (
     augment,
     draw_requirement,
@@ -18,13 +17,14 @@ from backend.iqa.promptiqa.requirements import (
     random_scaling,
     reweight_families,
 )
+from backend.protocols import Prompt
 from tests.promptiqa.helpers import noisy_series, random_scorer
 
 
 @pytest.fixture(scope="module")
 def network():
     torch.manual_seed(0)
-    return build_network().eval()
+    return PromptIQANet(PromptIQAConfig(visual=COMPACT)).eval()
 
 
 def test_layer_sizes_follow_the_spec(network):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from backend.errors import InputError
-from backend.iqa.promptiqa.prompts import Prompt, make_prompt, sample_indices
+from backend.iqa.promptiqa.prompts import make_prompt, sample_indices
 from backend.iqa.promptiqa.service import prompt_from_csv, read_scored_csv
+from backend.protocols import Prompt
 from tests.promptiqa.helpers import noisy_series, write_prompt
 
 

@@ -3,7 +3,7 @@
 Held-out data made here: scikit-image's photos (not among the Debian training photos) distorted with four
 families at five levels, labelled by FSIM (a requirement held out of training). Prompt: 10 ISPs by interval
 sampling from two photos; targets: the two other photos. The card's evaluation measured SRCC on the
-larger held-out set (assets/promptiqa/features/card.json); the thresholds here are a margin below the values
+larger held-out set (assets/promptiqa/features/model.json); the thresholds here are a margin below the values
 this test measured when the weights were committed (see the constants below).
 """
 
@@ -14,7 +14,8 @@ import pytest
 from scipy import stats
 
 from backend import registry
-from backend.iqa.promptiqa.prompts import Prompt, sample_indices
+from backend.iqa.promptiqa.prompts import sample_indices
+from backend.protocols import Prompt
 
 # Measured with the committed weights (features encoder, continued 2026-11-30): SRCC 0.924, inverted prompt
 # -0.856 (the weights they continue: 0.920 / -0.838; card: held-out SRCC 0.82 with 10 ISPs on the built test

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from backend.errors import InputError
-from backend.iqa.promptiqa.prompts import Prompt
-from backend.iqa.promptiqa.service import list_saved_prompts, load_prompt, save_prompt
+from backend.iqa.promptiqa.service import list_saved_prompts, save_prompt
+from backend.protocols import Prompt
 from backend.store.db import Database
+from backend.store.prompts import load_prompt
 from tests.promptiqa.helpers import noisy_series
 
 

@@ -134,12 +134,10 @@ def test_sam2_path_with_tiny_random_model(coffee):
     assert len(strict.segment(coffee)) == 0
 
 
-def test_sam2_without_weights_offline_is_a_clear_error(monkeypatch):
+def test_sam2_without_weights_offline_is_a_clear_error(monkeypatch, settings_env):
     from backend.errors import ModelUnavailableError
     from backend.segmentation import sam2
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HARMONYLAB_SAM2_PATH", raising=False)
-    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    settings_env(HF_HUB_OFFLINE="1", HARMONYLAB_SAM2_PATH=None, HF_HOME="/nonexistent-hf-home")
     with pytest.raises(ModelUnavailableError, match="facebook/sam2.1-hiera-tiny"):
         sam2.load_sam2()

@@ -112,12 +112,11 @@ ADMIN_PASSWORD = "store-test-admin"
 
 
 @pytest.fixture
-def cli_database(database_url, tmp_path, monkeypatch):
+def cli_database(database_url, tmp_path, monkeypatch, settings_env):
     """The default database of the CLI (and services called without ``db``) pointed at this test's store."""
     from backend.store.db import close_default_databases
 
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "cli-data"))
+    settings_env(HARMONYLAB_DATABASE_URL=database_url, HARMONYLAB_DATA_DIR=tmp_path / "cli-data")
     yield database_url
     close_default_databases()
 

@@ -140,7 +140,7 @@ def test_bad_input_gives_4xx_json_and_changes_nothing(http, app_db, campaign_fil
     assert http.post(f"{API}/vote", json=vote).json()["status"] == "stored"  # the served pair is still answerable
 
 
-def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkeypatch, campaign_files):
+def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkeypatch, campaign_files, settings_env):
     """A valid Gradio OAuth session answers as hf:<user> (as gr.OAuthProfile does); an expired one does not."""
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
@@ -148,8 +148,7 @@ def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkey
     from backend.store.db import Database, close_default_databases
     from ui import rest
 
-    monkeypatch.setenv("HARMONYLAB_DATABASE_URL", database_url)
-    monkeypatch.setenv("HARMONYLAB_DATA_DIR", str(tmp_path / "data"))
+    settings_env(HARMONYLAB_DATABASE_URL=database_url, HARMONYLAB_DATA_DIR=tmp_path / "data")
     db = Database(database_url, tmp_path / "data")
     make_campaign(db, campaign_files, name="hf")
     sessions = {"valid": {"oauth_info": {"userinfo": {"preferred_username": "alice"}, "expires_at": time.time() + 600}},

@@ -4,7 +4,7 @@ Every step is a separate, visible part (the diffusers idea: parts that can be sw
 
 - ``levels``: the five comparative levels, Eq. 2 labels from MOS, Eq. 3 soft comparison, the prompt.
 - ``comparators``: the comparator protocol (five level probabilities for an ordered pair of images).
-- ``siamese``, ``train``: the offline comparator trained here on distorted real photos.
+- ``siamese``, ``siamese_network``, ``train``: the offline comparator trained here on distorted real photos.
 - ``thurstone_nr``: any registry no-reference model as a comparator through Thurstone's model.
 - ``vlm_comparator``: any transformers image-text-to-text model (and the authors' checkpoint).
 - ``anchors``: Eq. 4 anchor selection and anchor sets (the default one ships in assets/anchors/).

@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend.data.scored_set import read_scored_set
 from backend.errors import InputError
-from backend.registry import ASSETS_DIR
+from backend.images import content_hash, load_image
+from backend.weights import ASSETS_DIR
 
 DEFAULT_ANCHORS = ASSETS_DIR / "anchors" / "default"
 INTERVAL_MODES = ("equal-width", "quantile")
@@ -79,7 +81,6 @@ class AnchorSet:
     @property
     def key(self) -> str:
         """Content address of the set (pixels and MOS), for the anchor-matrix cache."""
-        from backend.images import content_hash
 
         digest = hashlib.sha256()
         for image, mos in zip(self.images, self.mos):
@@ -109,8 +110,6 @@ def anchor_set_from_arrays(images: list[np.ndarray], mos, mos_std=None, names: l
 
 def load_anchor_set(location: str | Path | None = None) -> AnchorSet:
     """An anchor set from a folder (with ``anchors.csv``) or a CSV; ``None`` is the default set."""
-    from backend.data.scored_set import read_scored_set
-    from backend.images import load_image
 
     path = Path(location) if location is not None else DEFAULT_ANCHORS
     csv_path = path / "anchors.csv" if path.is_dir() else path

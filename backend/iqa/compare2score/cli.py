@@ -18,7 +18,6 @@ import argparse
 import json
 import shlex
 import sys
-from pathlib import Path
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -26,6 +25,7 @@ def _score(args: argparse.Namespace) -> int:
 
     from backend.iqa.cli import expand_inputs
     from backend.iqa.compare2score.service import score_files
+
 
     files = expand_inputs(args.images, "image")
     bar = tqdm(total=len(files), desc="scoring", unit="img", file=sys.stderr, disable=len(files) < 2 or args.quiet)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.data.scored_set import read_scored_set
 from backend.errors import InputError
 from backend.iqa.compare2score.levels import LEVELS, QUESTION, answer, level_index
 
@@ -47,7 +48,6 @@ def conversation(first: str, second: str, level: str, identifier: str) -> dict:
 def export_training_pairs(scored_csv: str | Path, out: str | Path, pairs: int = 1000, seed: int = 0,
                           split: str | None = None, image_root: str | Path | None = None) -> dict:
     """Write ``pairs`` instruction-response pairs to ``out``; returns a summary with the level counts."""
-    from backend.data.scored_set import read_scored_set
 
     table = read_scored_set(scored_csv)
     if split:

@@ -38,10 +38,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult
 from backend.iqa.compare2score.anchors import AnchorSet
 from backend.iqa.compare2score.comparators import Comparator, check_probabilities
 from backend.iqa.compare2score.levels import LEVELS, hard_preference, soft_preference
+from backend.protocols import ScoreResult
+from backend.scaling.pairwise import thurstone_map_batch
 
 MATRICES = ("probability", "count")
 NORMALISATIONS = ("mos", "minmax")
@@ -121,7 +122,6 @@ def full_matrix(anchor_wins: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def solve_map(wins: np.ndarray, prior_strength: float = PRIOR_STRENGTH) -> tuple[np.ndarray, np.ndarray, dict]:
     """Eq. 6 for a batch of matrices: scale values q (B, n), Laplace standard errors, solver info."""
-    from backend.scaling.pairwise import thurstone_map_batch
 
     q, info = thurstone_map_batch(wins, prior_strength=prior_strength, tol=1e-10, max_iter=100)
     return q, info["se"], info

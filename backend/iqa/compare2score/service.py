@@ -1,7 +1,8 @@
 """Compare2Score service: the tab, ``/compare2score`` and the CLI call these (paper 001 Sec. 3.4).
 
-Comparator names: any registry ``comparator`` (``c2s-siamese``, ``q-future-compare2score``, ...), plus
-two parameterised forms: ``nr-thurstone:<iqa-nr model>`` and ``vlm:<hub id or folder>[@revision]``.
+Comparator names: any registry ``comparator`` (``c2s-siamese``, ``q-future-compare2score``, ...), including
+the parameterised forms the registry parses: ``nr-thurstone:<iqa-nr model>`` and
+``vlm:<hub id or folder>[@revision]``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from backend import registry
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult
+from backend.images import load_image
 from backend.iqa.compare2score.anchors import AnchorSet, load_anchor_set
 from backend.iqa.compare2score.comparators import Comparator
+from backend.iqa.compare2score.scoring import score_images
+from backend.protocols import ScoreResult
 
 MAX_IMAGES_PER_CALL = 500
 _anchor_sets: dict[tuple, AnchorSet] = {}
@@ -22,28 +26,24 @@ _anchor_lock = threading.Lock()
 
 
 def get_comparator(name: str, **options: Any) -> Comparator:
-    """A comparator by name (module docstring); unknown names raise InputError listing the choices."""
-    from backend import registry
+    """A comparator by name (module docstring); unknown names raise InputError listing the choices.
 
-    if not name:
+    Options the comparator does not take (e.g. ``trust_remote_code`` for the siamese one) are dropped, so
+    callers can pass the same options whatever comparator the user picked.
+    """
+    if not name or not name.strip():
         raise InputError("No comparator was chosen; pick one (python -m backend models --task comparator).")
-    if name.startswith("nr-thurstone:"):
-        options.pop("trust_remote_code", None)
-        return registry.create("nr-thurstone", scorer=name.split(":", 1)[1], **options)
-    if name.startswith("vlm:"):
-        model_id, _, revision = name.split(":", 1)[1].partition("@")
-        return registry.create("vlm", model_id=model_id, revision=revision or None, **options)
-    try:
-        card = registry.card(name)
-    except InputError:
+    family = name.strip().partition(":")[0]
+    if family not in {card.name for card in registry.list_models()}:
         known = ", ".join(c.name for c in registry.list_models("comparator"))
         raise InputError(f"Unknown comparator '{name}'. Comparators: {known}, nr-thurstone:<NR model>, "
-                         "vlm:<hub id>[@revision].") from None
+                         "vlm:<hub id>[@revision].")
+    card = registry.card(name)
     if card.task != "comparator":
         hint = f" (use nr-thurstone:{name} to compare with it)" if card.task == "iqa-nr" else ""
         raise InputError(f"'{name}' is a {card.task} model, not a comparator{hint}.")
-    allowed = card.extra.get("options", ())
-    return registry.create(name, **{k: v for k, v in options.items() if k in allowed})
+    accepted = registry.options(name)
+    return registry.create(name, **{key: value for key, value in options.items() if key in accepted})
 
 
 def get_anchors(location: str | Path | None = None) -> AnchorSet:
@@ -67,8 +67,6 @@ def score_arrays(images: Sequence[Any], comparator: str, anchors: str | Path | A
                  matrix: str = "probability", normalisation: str = "mos", both_orders: bool = False,
                  comparator_options: dict | None = None,
                  progress: Callable[[int, int], None] | None = None) -> list[ScoreResult]:
-    from backend.iqa.compare2score.scoring import score_images
-
     if len(images) > MAX_IMAGES_PER_CALL:
         raise InputError(f"{len(images)} images were given; score at most {MAX_IMAGES_PER_CALL} per call.")
     anchor_set = anchors if isinstance(anchors, AnchorSet) else get_anchors(anchors)
@@ -79,8 +77,6 @@ def score_arrays(images: Sequence[Any], comparator: str, anchors: str | Path | A
 
 def score_files(files: Sequence[Any], comparator: str, **options: Any) -> list[ScoreResult]:
     """Decode files (``backend.images.load_image``) and score them with :func:`score_arrays`."""
-    from backend.images import load_image
-
     if not files:
         raise InputError("No image was given; give at least one image to score.")
     images = [load_image(f, name=f"image '{Path(str(f)).name}'") for f in files]

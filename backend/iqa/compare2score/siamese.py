@@ -4,10 +4,11 @@ Stands in for the paper's mPLUG-Owl2 comparator (Sec. 3.3) where no LMM weights 
 same contract -- five level probabilities of the second image relative to the first, trained with the
 Eq. 2 labels of a scored set (``train``) -- at a size that trains in a few minutes on a CPU.
 
-Architecture: each image is summarised by the hand-crafted no-reference statistics of ``features``
-(brightness, contrast, colourfulness and cast, sharpness at two scales, noise level, blockiness, pixel
-repetition, BRISQUE-style MSCN statistics), standardised with the training set's mean and spread; a
-shared MLP encoder maps them to an embedding, and a comparison head reads ``[e1, e2, e2 - e1, e1 * e2]``.
+Architecture (``siamese_network``): each image is summarised by the hand-crafted no-reference statistics
+of ``features`` (brightness, contrast, colourfulness and cast, sharpness at two scales, noise level,
+blockiness, pixel repetition, BRISQUE-style MSCN statistics), standardised with the training set's mean and
+spread; a shared MLP encoder maps them to an embedding, and a comparison head reads
+``[e1, e2, e2 - e1, e1 * e2]``.
 (A CNN encoder trained from scratch on random crops of the same 33 training photos was tried first and
 generalised worse to held-out photos -- validation SRCC 0.33 against 0.5-0.6 for these statistics --
 so the shipped comparator uses the statistics.) The head is exactly antisymmetric:
@@ -16,6 +17,10 @@ worse<->better, so swapping the images swaps the levels, ``P(a, b) = 1 - P(b, a)
 hold by construction (the paper requires both of P_a). Images are downscaled first so that the longer
 side is at most ``max_side`` (the resolution of the training set: distortions are judged at that scale).
 
+Weights (:mod:`backend.weights`): ``<folder>/model.safetensors`` holds the tensors and the network's
+``SiameseConfig`` (sizes, dropout, ``max_side``) in its metadata; ``<folder>/model.json`` beside it is the
+card (data, command, measured quality).
+
 Speed: each image is measured and embedded once; comparing it with m anchors costs m evaluations of the
 small head, and anchor embeddings are cached by content, so Compare2Score's m comparisons cost about one
 feature extraction (a few tens of milliseconds).
@@ -23,7 +28,6 @@ feature extraction (a few tens of milliseconds).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,44 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from backend import weights as weights_files
+from backend.device import default_device
 from backend.errors import InputError, ModelUnavailableError
+from backend.images import content_hash
 from backend.iqa.compare2score.comparators import Comparator, check_pair_lists
-from backend.registry import ASSETS_DIR
+from backend.iqa.compare2score.features import FEATURE_NAMES, image_features
+from backend.weights import ASSETS_DIR
 
 DEFAULT_WEIGHTS = ASSETS_DIR / "compare2score" / "siamese"
-WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
-DEFAULT_CONFIG = {"hidden": 32, "embedding": 32, "dropout": 0.3, "max_side": 384}
-
-
-def build_network(n_features: int, hidden: int = 64, embedding: int = 32, dropout: float = 0.1):
-    """The torch module (built inside a function so that importing this module stays light)."""
-    import torch
-    from torch import nn
-
-    class SiameseNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.register_buffer("feature_mean", torch.zeros(n_features))
-            self.register_buffer("feature_scale", torch.ones(n_features))
-            self.encoder = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                         nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, embedding))
-            self.head = nn.Sequential(nn.Linear(4 * embedding, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 5))
-
-        def embed(self, features):
-            """(B, n_features) raw statistics -> (B, embedding)."""
-            return self.encoder((features - self.feature_mean) / self.feature_scale)
-
-        def half_logits(self, e1, e2):
-            return self.head(torch.cat([e1, e2, e2 - e1, e1 * e2], dim=1))
-
-        def compare_embeddings(self, e1, e2):
-            """Antisymmetric level logits of the second image relative to the first."""
-            return self.half_logits(e1, e2) + self.half_logits(e2, e1).flip(-1)
-
-        def forward(self, first, second):
-            return self.compare_embeddings(self.embed(first), self.embed(second))
-
-    return SiameseNet()
+WEIGHTS_FILE = "model.safetensors"
+WHAT = "siamese comparator"
+TRAIN_COMMAND = "python -m backend compare2score-train"
 
 
 def prepare(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -86,7 +64,6 @@ def prepare(image: np.ndarray, max_side: int) -> np.ndarray:
 
 def measure(image: np.ndarray, max_side: int) -> np.ndarray:
     """The statistics the network reads, for one image at the comparator's working resolution."""
-    from backend.iqa.compare2score.features import image_features
 
     return image_features(prepare(image, max_side)).astype(np.float32)
 
@@ -98,31 +75,23 @@ class SiameseComparator(Comparator):
 
     def __init__(self, weights_dir: str | Path | None = None, device: str | None = None, cache_size: int = 64):
         import torch
-        from safetensors.torch import load_file
 
-        from backend.device import default_device
+        from backend.iqa.compare2score.siamese_network import SiameseNet
 
-        folder = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS
-        if not (folder / WEIGHTS_FILE).is_file():
-            raise ModelUnavailableError(
-                f"The siamese comparator weights are missing from '{folder}'; train them with "
-                "`python -m backend compare2score-train` (see assets/compare2score/siamese/card.json).")
-        card_path = folder / CARD_FILE
-        self.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        config = {**DEFAULT_CONFIG, **self.card.get("config", {})}
-        self.max_side = int(config["max_side"])
+        location = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS  # a weights folder, or its file
+        path = location if location.suffix == ".safetensors" else location / WEIGHTS_FILE
         self.device = device or default_device()
-        from backend.iqa.compare2score.features import FEATURE_NAMES
-
-        self.network = build_network(len(FEATURE_NAMES), int(config["hidden"]), int(config["embedding"]),
-                                     float(config["dropout"]))
-        self.network.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
-        self.network.to(self.device).eval()
+        self.network, self.card = weights_files.load(path, SiameseNet, what=WHAT, train_hint=TRAIN_COMMAND,
+                                                     device=self.device)
+        if self.network.config.n_features != len(FEATURE_NAMES):
+            raise ModelUnavailableError(f"'{path}' reads {self.network.config.n_features} image statistics, this "
+                                        f"code measures {len(FEATURE_NAMES)}; retrain with `{TRAIN_COMMAND}`.")
+        self.max_side = self.network.config.max_side
         self._torch = torch
         self._cache: OrderedDict[str, object] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._key = f"{self.name}:{folder.resolve()}:{(folder / WEIGHTS_FILE).stat().st_mtime_ns}"
+        self._key = f"{self.name}:{path.resolve()}:{path.stat().st_mtime_ns}"
 
     @property
     def key(self) -> str:
@@ -130,13 +99,12 @@ class SiameseComparator(Comparator):
 
     def embed(self, images: Sequence[np.ndarray], cache: bool = False):
         """Embeddings (N, d) of images (statistics measured once per image; optional content cache)."""
-        from backend.images import content_hash
 
         torch = self._torch
         out: list[object] = [None] * len(images)
         keys = [content_hash(image) if cache else None for image in images]
         todo = []
-        for index, image in enumerate(images):
+        for index in range(len(images)):
             if cache:
                 with self._lock:
                     out[index] = self._cache.get(keys[index])
@@ -146,7 +114,7 @@ class SiameseComparator(Comparator):
             features = torch.from_numpy(np.stack([measure(images[i], self.max_side) for i in todo])).to(self.device)
             with torch.inference_mode():
                 embeddings = self.network.embed(features)
-            for i, embedding in zip(todo, embeddings):
+            for i, embedding in zip(todo, embeddings, strict=True):
                 out[i] = embedding
                 if cache:
                     with self._lock:

@@ -29,9 +29,12 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
+from backend import registry
+from backend.data.scored_set import read_scored_set
 from backend.errors import InputError, ModelUnavailableError
+from backend.images import content_hash, load_image
 from backend.iqa.compare2score.comparators import Comparator, check_pair_lists
-from backend.registry import ASSETS_DIR
+from backend.weights import ASSETS_DIR
 
 FITS_FILE = ASSETS_DIR / "compare2score" / "nr_thurstone.json"
 
@@ -53,8 +56,6 @@ class ThurstoneComparator(Comparator):
     """``nr-thurstone:<scorer>``: level probabilities from a fitted NR scorer (module docstring)."""
 
     def __init__(self, scorer: str, fit: dict | None = None, fits_file: str | Path | None = None):
-        from backend import registry
-
         card = registry.card(scorer)
         if card.task != "iqa-nr":
             raise InputError(f"'{scorer}' is a {card.task} model; nr-thurstone needs a no-reference (iqa-nr) model.")
@@ -76,9 +77,6 @@ class ThurstoneComparator(Comparator):
         return f"{self.name}:{self.fit['slope']:.6g}:{self.fit['residual_sd']:.6g}:{self.fit['significance']:.6g}"
 
     def scores(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        from backend import registry
-        from backend.images import content_hash
-
         if self._scorer is None:
             self._scorer = registry.create(self.scorer_name)
         out = np.empty(len(images))
@@ -131,9 +129,6 @@ def fit_scorer(scorer: str, scored_csv: str | Path, split: str | None = "train",
     """Score (a deterministic subsample of) a scored set with ``scorer``, fit, and store the fit."""
     from tqdm import tqdm
 
-    from backend import registry
-    from backend.data.scored_set import read_scored_set
-    from backend.images import load_image
 
     card = registry.card(scorer)
     if card.task != "iqa-nr":

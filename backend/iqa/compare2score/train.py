@@ -25,13 +25,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend import weights as weights_files
+from backend.data.photos import split_of
+from backend.data.scored_set import read_scored_set
 from backend.errors import InputError
+from backend.images import load_image
+from backend.iqa.compare2score.anchors import anchor_set_from_arrays, select_anchors
+from backend.iqa.compare2score.features import FEATURE_NAMES
 from backend.iqa.compare2score.levels import WEIGHTS, level_index
+from backend.iqa.compare2score.scoring import clear_anchor_cache, score_images
+from backend.iqa.compare2score.siamese import WEIGHTS_FILE, SiameseComparator, measure
 
 
 def split_table(table: pd.DataFrame) -> pd.DataFrame:
-    from backend.data.photos import split_of
-
     if "split" not in table.columns:
         identity = table["photo"] if "photo" in table.columns else table["path"]
         table = table.assign(split=[split_of(str(k)) for k in identity])
@@ -43,7 +49,6 @@ def load_images(paths, max_side: int, progress: bool = True) -> list[np.ndarray]
     import cv2
     from tqdm import tqdm
 
-    from backend.images import load_image
 
     images = []
     for path in tqdm(list(paths), desc="loading images", unit="img", file=sys.stderr, disable=not progress):
@@ -75,7 +80,6 @@ def sample_pairs(table: pd.DataFrame, count: int, rng: np.random.Generator, same
 def measure_all(images: list[np.ndarray], max_side: int, what: str = "measuring") -> np.ndarray:
     from tqdm import tqdm
 
-    from backend.iqa.compare2score.siamese import measure
 
     return np.stack([measure(image, max_side) for image in tqdm(images, desc=what, unit="img", file=sys.stderr)])
 
@@ -105,8 +109,6 @@ def pipeline_srcc(comparator, train_table, train_images, eval_table, eval_images
     """SRCC / PLCC of full Compare2Score scores (anchors by Eq. 4 from the training rows) against MOS."""
     from scipy import stats
 
-    from backend.iqa.compare2score.anchors import anchor_set_from_arrays, select_anchors
-    from backend.iqa.compare2score.scoring import clear_anchor_cache, score_images
 
     chosen = select_anchors(train_table.reset_index(drop=True))
     index = {path: k for k, path in enumerate(train_table["path"])}
@@ -139,14 +141,12 @@ def train_siamese(
     command: str = "",
     log: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
 ) -> dict:
-    """Train, evaluate on the validation and test rows, write ``model.safetensors`` and ``card.json``."""
+    """Train, evaluate on the validation and test rows, write ``model.safetensors`` (config in its metadata)
+    and the card ``model.json`` beside it (:mod:`backend.weights`)."""
     import torch
-    from safetensors.torch import save_file
     from tqdm import tqdm
 
-    from backend.data.scored_set import read_scored_set
-    from backend.iqa.compare2score.features import FEATURE_NAMES
-    from backend.iqa.compare2score.siamese import CARD_FILE, DEFAULT_CONFIG, WEIGHTS_FILE, SiameseComparator, build_network
+    from backend.iqa.compare2score.siamese_network import SiameseConfig, SiameseNet
 
     if threads:
         torch.set_num_threads(threads)
@@ -159,8 +159,8 @@ def train_siamese(
     started = time.perf_counter()
     train_images = load_images(parts["train"]["path"], max_side)
     features = torch.from_numpy(measure_all(train_images, max_side))
-    config = {**DEFAULT_CONFIG, "hidden": hidden, "dropout": dropout, "max_side": max_side, "features": list(FEATURE_NAMES)}
-    network = build_network(len(FEATURE_NAMES), config["hidden"], config["embedding"], config["dropout"])
+    config = SiameseConfig(n_features=len(FEATURE_NAMES), hidden=hidden, dropout=dropout, max_side=max_side)
+    network = SiameseNet(config)
     network.feature_mean.copy_(features.mean(dim=0))
     network.feature_scale.copy_(features.std(dim=0) + 1e-6)
     optimiser = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
@@ -183,15 +183,13 @@ def train_siamese(
         if step % 50 == 0:
             bar.set_postfix(loss=f"{running:.3f}")
     train_seconds = time.perf_counter() - started
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = Path(out_dir) / WEIGHTS_FILE
     network.eval()
-    save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(out_dir / WEIGHTS_FILE))
     card = {
         "name": "c2s-siamese",
         "summary": "Siamese MLP comparator on no-reference image statistics, answering Compare2Score's five-level "
                    "question (paper 001 Sec. 3.2-3.3).",
-        "config": config,
+        "config": {**config.as_dict(), "features": list(FEATURE_NAMES)},
         "data": {"scored_set": str(scored_csv), "rows": {k: len(v) for k, v in parts.items()},
                  "photos": {k: int(v["photo"].nunique()) if "photo" in v.columns else None for k, v in parts.items()},
                  "labels": "Eq. 2 levels from mos and mos_std; MOS proxy of backend.data.distortions"},
@@ -204,8 +202,8 @@ def train_siamese(
         "command": command,
         "parameters": int(sum(p.numel() for p in network.parameters())),
     }
-    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2))
-    comparator = SiameseComparator(out_dir, device="cpu")
+    weights_files.save(weights_path, network, card)
+    comparator = SiameseComparator(weights_path.parent, device="cpu")
     metrics = {}
     for name in ("validation", "test"):
         if len(parts[name]) >= 3:
@@ -216,5 +214,5 @@ def train_siamese(
     card["metrics"] = metrics
     card["notes"] = ("The test split is reported once and was not used for any choice; photos of the validation and "
                      "test splits never appear in training or among the anchors.")
-    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=2))
+    weights_files.write_card(weights_path, card)
     return card

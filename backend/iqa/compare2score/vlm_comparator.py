@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from backend import settings
 from backend.iqa.compare2score.comparators import Comparator, check_pair_lists
 from backend.iqa.compare2score.levels import ANSWER_PREFIX, LEVELS, softmax
-from backend.iqa.vlm import IMAGE, load_vlm
+from backend.iqa.vlm import IMAGE, answer_token_ids, load_vlm
 
 PAPER_SEGMENTS = ("Compared with the first image", IMAGE, ", how is the quality of the second image", IMAGE, "?")
 AUTHORS_SEGMENTS = (IMAGE, IMAGE, "Compared with the first image, what is your quality rating for second image?")
@@ -36,8 +37,6 @@ class VLMComparator(Comparator):
     def __init__(self, model_id: str, revision: str | None = None, trust_remote_code: bool = False,
                  convention: str = "chat-template", temperature: float = 1.0, batch_size: int = 4,
                  segments: Sequence = PAPER_SEGMENTS, device: str | None = None, size: str = "unknown size"):
-        from backend.iqa.vlm import answer_token_ids
-
         self.vlm = load_vlm(model_id, revision, trust_remote_code, convention, device=device, size=size)
         self.segments = tuple(segments)
         self.temperature = float(temperature)
@@ -63,8 +62,6 @@ class VLMComparator(Comparator):
 
 def q_future_comparator(trust_remote_code: bool = False, revision: str | None = None, **options) -> VLMComparator:
     """The authors' fine-tuned comparator (needs the remote code opt-in and the weights)."""
-    import os
-
-    revision = revision or os.environ.get("HARMONYLAB_C2S_REVISION") or Q_FUTURE_REVISION
+    revision = revision or settings.current().c2s_revision or Q_FUTURE_REVISION
     return VLMComparator(Q_FUTURE_REPO, revision, trust_remote_code, convention="mplug-owl2",
                          segments=AUTHORS_SEGMENTS, size=Q_FUTURE_SIZE, **options)

@@ -24,8 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from backend import registry
+from backend.data.distortions import FAMILIES, distort, rng_for
+from backend.data.photos import list_photos, load_photo
 from backend.iqa.dogiqa.algorithm import DEFAULT_AREA_THRESHOLD, DEFAULT_MIN_SIDE, segment_regions
 from backend.iqa.dogiqa.offline import CALIBRATION_FILE, check_scorer
+from backend.segmentation.models import get_segmenter
 
 FORMAT = "dogiqa-calibration/1"
 PROBABILITIES = np.linspace(0.0, 1.0, 101)
@@ -33,8 +37,6 @@ PROBABILITIES = np.linspace(0.0, 1.0, 101)
 
 def reference_images(split: str = "train", max_side: int = 1024, limit: int | None = None):
     """(photo key, family, level, image) for every photo of ``split``: pristine and levels 1..5."""
-    from backend.data.distortions import FAMILIES, distort, rng_for
-    from backend.data.photos import list_photos, load_photo
 
     photos = list_photos(split)[: limit or None]
     families = sorted(FAMILIES)
@@ -49,7 +51,6 @@ def reference_images(split: str = "train", max_side: int = 1024, limit: int | No
 def measure(images, scorers: Sequence[str], segmenter, area_threshold: float = DEFAULT_AREA_THRESHOLD,
             min_side: int = DEFAULT_MIN_SIDE, progress: Callable[[int], None] | None = None) -> dict:
     """Oriented scores per scorer (whole images and crops pooled) and region counts per image."""
-    from backend import registry
 
     cards = {name: check_scorer(name) for name in scorers}
     models = {name: registry.create(name) for name in scorers}
@@ -74,8 +75,6 @@ def calibrate(scorers: Sequence[str], out: str | Path | None = None, split: str 
               area_threshold: float = DEFAULT_AREA_THRESHOLD, min_side: int = DEFAULT_MIN_SIDE,
               command: str = "", progress: Callable[[int], None] | None = None) -> dict:
     """Measure and merge into the calibration JSON (module docstring); returns the written table."""
-    from backend import registry
-    from backend.segmentation.models import get_segmenter
 
     segmenter = get_segmenter(segmenter_name)
     started = time.time()

@@ -31,6 +31,7 @@ def _score(args: argparse.Namespace) -> int:
     from backend.iqa.cli import expand_inputs
     from backend.iqa.dogiqa.service import analyse_arrays
 
+
     files = expand_inputs(args.images, "image")
     images = [load_image(f, name=f"image '{f.name}'") for f in files]
     bar = tqdm(total=len(files), desc="Dog-IQA", unit="img", file=sys.stderr, disable=len(files) < 2 or args.quiet)
@@ -52,6 +53,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     from backend.iqa.dogiqa.calibrate import calibrate
     from backend.iqa.dogiqa.offline import DEFAULT_SCORER
+
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     bar = tqdm(desc="reference images", unit="img", file=sys.stderr, disable=args.quiet)

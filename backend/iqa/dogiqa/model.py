@@ -23,17 +23,18 @@ from typing import Any
 import numpy as np
 
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult
 from backend.iqa.dogiqa.aggregate import FORMULAS, aggregate, check_levels
 from backend.iqa.dogiqa.algorithm import DEFAULT_AREA_THRESHOLD, DEFAULT_MIN_SIDE, Region, segment_regions
+from backend.iqa.dogiqa.offline import read_calibration
 from backend.iqa.dogiqa.standard import READOUTS
+from backend.protocols import ScoreResult
+from backend.segmentation.models import get_segmenter
 
 PAPER_C_MAX = 71  # SAM 2 on SPAQ (paper Sec. 4.1)
 
 
 def default_c_max(segmenter_name: str, calibration=None) -> tuple[float, str]:
     """(c_max, where it comes from) for a segmenter: the calibration file, else the paper's value."""
-    from backend.iqa.dogiqa.offline import read_calibration
 
     try:
         measured = read_calibration(calibration).get("segmenters", {}).get(segmenter_name)
@@ -51,8 +52,6 @@ class DogIQA:
                  readout: str = "argmax", c_max: float | None = None,
                  area_threshold: float = DEFAULT_AREA_THRESHOLD, min_side: int = DEFAULT_MIN_SIDE,
                  calibration: Any = None):
-        from backend.segmentation.models import get_segmenter
-
         if formula not in FORMULAS:
             raise InputError(f"Unknown aggregation '{formula}'; use one of {', '.join(FORMULAS)}.")
         if readout not in READOUTS:

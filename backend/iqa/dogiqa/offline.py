@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from backend import registry
 from backend.errors import HarmonyLabError, InputError, ModelUnavailableError
 from backend.iqa.dogiqa.aggregate import check_levels
 from backend.iqa.dogiqa.standard import READOUTS, LevelScore
-from backend.registry import ASSETS_DIR
+from backend.weights import ASSETS_DIR
 
 CALIBRATION_FILE = ASSETS_DIR / "dogiqa" / "calibration.json"
 CALIBRATION_ASSET = "dogiqa/calibration.json"
@@ -74,7 +75,6 @@ def levels_from_position(position: np.ndarray, k: int) -> tuple[np.ndarray, np.n
 
 def check_scorer(name: str):
     """The registry card of an NR model usable as a Dog-IQA scorer (InputError otherwise)."""
-    from backend import registry
 
     card = registry.card(name)
     if card.task != "iqa-nr" or card.needs_prompt or card.needs_mask or name in NOT_SCORERS:
@@ -89,8 +89,6 @@ class QuantileScorer:
     """A registry no-reference model mapped onto the K-level standard by reference quantiles."""
 
     def __init__(self, model: str = DEFAULT_SCORER, k: int = 7, calibration: str | Path | None = None):
-        from backend import registry
-
         self.k = check_levels(k)
         self.card = check_scorer(model)
         table = read_calibration(calibration)

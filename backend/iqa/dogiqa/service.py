@@ -13,30 +13,32 @@ from typing import Any
 
 import numpy as np
 
+from backend import registry
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult
+from backend.images import load_image
 from backend.iqa.dogiqa.offline import DEFAULT_SCORER
+from backend.iqa.dogiqa.overlay import region_overlay
+from backend.protocols import ScoreResult
 
 MAX_IMAGES_PER_CALL = 200
-VLM_OPTIONS = ("trust_remote_code", "device", "batch_size")
+
+
+def model_name(scorer: str | None = None) -> str:
+    """The registry name of the Dog-IQA pipeline for a scorer name (module docstring)."""
+    scorer = (scorer or DEFAULT_SCORER).strip()
+    if scorer.startswith("vlm:"):
+        return "dogiqa-vlm:" + scorer[len("vlm:"):]
+    if scorer == "dogiqa-vlm" or scorer.startswith(("dogiqa-vlm:", "dogiqa:")):
+        return scorer
+    return f"dogiqa:{scorer}"
 
 
 def get_model(scorer: str | None = None, **options: Any):
-    """The Dog-IQA pipeline for a scorer name (module docstring) and options (k, formula, readout, ...)."""
-    from backend import registry
-
-    options = {key: value for key, value in options.items() if value is not None}
-    scorer = (scorer or DEFAULT_SCORER).strip()
-    if scorer.startswith("vlm:"):
-        model_id, _, revision = scorer.split(":", 1)[1].partition("@")
-        if not model_id:
-            raise InputError("Name the VLM: vlm:<hub id or folder>[@revision].")
-        return registry.create("dogiqa-vlm", model_id=model_id, revision=revision or None, **options)
-    if scorer == "dogiqa-vlm":
-        return registry.create("dogiqa-vlm", **options)
-    for key in VLM_OPTIONS:
-        options.pop(key, None)
-    return registry.create("dogiqa", scorer=scorer, **options)
+    """The Dog-IQA pipeline for a scorer name (module docstring) and options (k, formula, readout, ...);
+    options the chosen pipeline does not take (e.g. ``device`` for the offline one) are dropped."""
+    name = model_name(scorer)
+    accepted = registry.options(name)
+    return registry.create(name, **{key: value for key, value in options.items() if value is not None and key in accepted})
 
 
 def analyse_arrays(images: Sequence[np.ndarray], scorer: str | None = None,
@@ -57,7 +59,6 @@ def analyse_arrays(images: Sequence[np.ndarray], scorer: str | None = None,
 
 def score_files(files: Sequence[Any], scorer: str | None = None, **options: Any) -> list[ScoreResult]:
     """Decode files (``backend.images.load_image``) and score each with Dog-IQA."""
-    from backend.images import load_image
 
     if not files:
         raise InputError("No image was given; give at least one image to score.")
@@ -67,8 +68,6 @@ def score_files(files: Sequence[Any], scorer: str | None = None, **options: Any)
 
 def inspect(image: Any, scorer: str | None = None, **options: Any) -> tuple[ScoreResult, np.ndarray]:
     """One image: its Dog-IQA result and the Fig. 5 overlay (numbered masks with their scores)."""
-    from backend.images import load_image
-    from backend.iqa.dogiqa.overlay import region_overlay
 
     if image is None:
         raise InputError("No image was given; upload an image to score.")

@@ -38,6 +38,7 @@ def resolve_base(base: str, revision: str | None) -> tuple[str, str | None]:
     """The base model and the revision to pin: local folders need none; other hub models must name one."""
     from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE, DEFAULT_REVISION
 
+
     if Path(base).is_dir():
         return str(Path(base).resolve()), None
     if revision:
@@ -51,8 +52,8 @@ def resolve_base(base: str, revision: str | None) -> tuple[str, str | None]:
 def _train(args: argparse.Namespace) -> int:
     from backend.iqa.harmonyiqa.data import read_rows, read_subset_map, rows_from_campaign
     from backend.iqa.harmonyiqa.train import train_vlm
+    from backend.iqa.harmonyiqa.vlm_folder import default_folder
     from backend.iqa.harmonyiqa.vlm_model import LoraSettings
-    from backend.iqa.harmonyiqa.vlm_registration import default_folder
 
     base, revision = resolve_base(args.base, args.revision)
     subset_map = read_subset_map(args.subset_map)
@@ -87,6 +88,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers) -> None:
+    from backend.iqa.harmonyiqa.lite_cli import add_lite_subcommands
     from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE
 
     group = subparsers.add_parser("harmonyiqa", help="HarmonyIQA (paper 000): train the VLM scorer, score images")
@@ -130,6 +132,5 @@ def add_parsers(subparsers) -> None:
     score.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     score.set_defaults(func=_score)
 
-    from backend.iqa.harmonyiqa.lite_cli import add_lite_subcommands
 
     add_lite_subcommands(actions)

@@ -10,10 +10,10 @@ A training set is a table with one row per harmonized image:
 * ``group`` (optional): the source composite; the validation split keeps a group on one side;
 * ``split`` (optional): ``train`` / ``val`` to fix the split instead of drawing it.
 
-:func:`rows_from_campaign` builds the same table from a rating campaign of the store: the raw ratings
-(flagged annotators and gold items excluded, as the leaderboard does) go through
-:func:`backend.scaling.mos.compute_mos` -- ITU-R BT.500 screening and Eq. 1 z-score MOS (Sec. II-C) -- and
-each item's image and reference come from the store's media. The subset comes from a ``method -> subset``
+:func:`rows_from_campaign` builds the same table from a rating campaign of the store through
+:func:`backend.campaign_scores.campaign_scores`, the service the leaderboard uses: the raw ratings (flagged
+annotators and gold items excluded) go through ITU-R BT.500 screening and Eq. 1 z-score MOS (Sec. II-C),
+and each item's image and reference come from the store's media. The subset comes from a ``method -> subset``
 mapping; by default the paper's (Sec. II-A, Table I): L&E, DoveNet, CDT, PCT and DucoNet are
 non-generative (NGIHA), ObjectStitch, PHD, PHDiffusion and IC-Light generative (GIHA).
 
@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend.campaign_scores import campaign_scores
 from backend.errors import InputError
 
 MIN_ROWS = 5
@@ -146,36 +147,14 @@ def read_subset_map(path: str | Path | None) -> dict[str, str] | None:
 def rows_from_campaign(name: str, db=None, subset_map: Mapping[str, str] | None = None, rule: str = "fraction",
                        screen: bool = True) -> tuple[pd.DataFrame, dict]:
     """Rows (image, reference, mos, subset, method, group) of a rating campaign and a summary of the MOS step."""
-    from backend.scaling.mos import compute_mos
-    from backend.store import campaigns, export
-    from backend.store.db import default_database
-
-    db = db or default_database()
-    info = campaigns.get_campaign(name, db)
-    if info.kind != "rating":
-        raise InputError(f"Campaign '{name}' is a pairwise campaign; HarmonyIQA trains on MOS from a rating campaign.")
-    answers = export.answers_table(name, db, include_flagged=False, include_gold=False)
-    if answers.empty:
-        raise InputError(f"Campaign '{name}' has no ratings yet; collect ratings before training.")
-    result = compute_mos(answers[["annotator", "item", "score"]], screen=screen, rule=rule)
-    items = {item.label: item for item in info.items.values() if not item.is_gold}
-    table = result.table[result.table["item"].isin(items) & result.table["mos"].notna()]
-    media = db.media
+    scores = campaign_scores(name, db, kind="rating", screen=screen, rule=rule)
+    table = scores.table
     rows = pd.DataFrame({
-        "image": [str(media.file(items[label].sha256)) for label in table["item"]],
-        "reference": [str(media.file(items[label].reference_sha256)) if items[label].reference_sha256 else None
-                      for label in table["item"]],
-        "mos": table["mos"].to_numpy(np.float64),
-        "method": [items[label].method for label in table["item"]],
-        "group": [items[label].group for label in table["item"]],
-        "item": table["item"].to_numpy(),
-        "n_ratings": table["n_ratings"].to_numpy(int),
+        "image": table["image"], "reference": table["reference"], "mos": table["human"], "method": table["method"],
+        "group": table["group"], "item": table["item"], "n_ratings": table["n"],
     })
     rows["subset"] = pd.Series([subset_for(m, subset_map) for m in rows["method"]], dtype=object)
-    summary = {"campaign": name, "items": int(len(rows)), "ratings": result.n_ratings,
-               "outlier_ratings_removed": result.n_outlier_ratings, "rejected_subjects": result.rejected,
-               "screening": f"ITU-R BT.500 ({rule} rule)" if screen else "none",
-               "mos": "paper 000 Eq. 1: z-scores per subject, MOS = 100 (z + 3) / 6"}
+    summary = dict(scores.summary)
     checked = normalise_rows(rows.drop(columns=["item", "n_ratings"]), None, f"Campaign '{name}'", subset_map)
     checked["item"], checked["n_ratings"] = rows["item"].to_numpy(), rows["n_ratings"].to_numpy()
     return checked, summary

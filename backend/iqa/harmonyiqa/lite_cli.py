@@ -29,6 +29,7 @@ def _data(args: argparse.Namespace) -> int:
 
     from backend.iqa.harmonyiqa.lite_data import build_dataset
 
+
     torch.set_num_threads(args.threads)
     counts = {"train": args.train, "validation": args.validation, "test": args.test}
     index = build_dataset(args.out, counts, seed=args.seed, side=args.side, show_progress=not args.quiet)
@@ -37,9 +38,9 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from backend.iqa.harmonyiqa.lite_registration import FR_WEIGHTS, NR_WEIGHTS
     from backend.iqa.harmonyiqa.lite_train import train
-    from backend.registry import ASSETS_DIR
+    from backend.iqa.harmonyiqa.registration import FR_WEIGHTS, NR_WEIGHTS
+    from backend.weights import ASSETS_DIR
 
     full_reference = args.mode == "fr"
     out = args.out or str(ASSETS_DIR / (FR_WEIGHTS if full_reference else NR_WEIGHTS))
@@ -53,9 +54,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from backend.iqa.harmonyiqa.lite_registration import CARDS
     from backend.iqa.harmonyiqa.lite_train import evaluate
-    from backend.registry import ASSETS_DIR
+    from backend.iqa.harmonyiqa.registration import CARDS
+    from backend.weights import ASSETS_DIR
 
     weights = args.weights or str(ASSETS_DIR / CARDS[args.model][1])
     report = evaluate(weights, args.data, args.split, args.threads)
@@ -67,13 +68,13 @@ def _eval(args: argparse.Namespace) -> int:
 
 def record_in_card(weights: str, report: dict, card, command: str) -> None:
     """Add the held-out correlations and the speed (best of 10 on a 256 px photo) to the weights' JSON card."""
-    from pathlib import Path
-
     import numpy as np
 
+    from backend import weights as weights_files
     from backend.data.photos import skimage_photos
     from backend.iqa.harmonyiqa.lite import LiteScorer
     from backend.timing import best_seconds
+
 
     scorer = LiteScorer(card, weights, threads=report.get("threads", 1))
     image = skimage_photos(max_side=256)["chelsea"]
@@ -84,11 +85,10 @@ def record_in_card(weights: str, report: dict, card, command: str) -> None:
              "with_mask": 1000 * best_seconds(lambda: scorer.score(image, reference, mask), repeats=10),
              "image": f"{image.shape[1]}x{image.shape[0]}", "threads": report.get("threads", 1),
              "note": "best of 10 on a shared 2-core CPU, including resizing and colour conversion"}
-    path = Path(weights).with_suffix(".json")
-    payload = json.loads(path.read_text()) if path.exists() else {}
+    payload = weights_files.read_card(weights)
     payload[report["split"]] = {**report, "command": command}
     payload["ms_per_image"] = speed
-    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    weights_files.write_card(weights, payload)
 
 
 def add_lite_subcommands(subparsers) -> None:

@@ -37,7 +37,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend import registry
+from backend.data.photos import list_photos, load_photo
+from backend.data.scored_set import read_csv_file
 from backend.errors import InputError
+from backend.harmonization import synth
+from backend.harmonization.metrics import harmonization_errors
+from backend.images import save_png
+from backend.segmentation.regions import RegionSegmenter
 
 FMSE_MID = 300.0
 LOG_SCALE = 1.0
@@ -75,7 +82,6 @@ def interpolate(composite: np.ndarray, real: np.ndarray, mask: np.ndarray, stren
 def versions_of(composite: np.ndarray, real: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
                 harmonizers: tuple[str, ...] = HARMONIZERS) -> list[tuple[str, float, np.ndarray]]:
     """(kind, strength, image) of every scored version of one composite (module docstring)."""
-    from backend import registry
 
     versions: list[tuple[str, float, np.ndarray]] = [("real", 1.0, real.copy()), ("composite", 0.0, composite.copy())]
     for index, (low, high) in enumerate(STRENGTHS):
@@ -97,11 +103,6 @@ def build_split(photos, count: int, out: Path, seed: int, side: int = 256,
                 harmonizers: tuple[str, ...] = HARMONIZERS, progress: Callable[[int, int], None] | None = None
                 ) -> list[dict]:
     """Write ``count`` composites of ``photos`` with all their versions into ``out``; return the index rows."""
-    from backend.data.photos import load_photo
-    from backend.harmonization import synth
-    from backend.harmonization.metrics import harmonization_errors
-    from backend.images import save_png
-    from backend.segmentation.regions import RegionSegmenter
 
     if not photos:
         raise InputError(f"No photos in the split for '{out.name}'; install the photo packages (backend.data.photos).")
@@ -147,7 +148,6 @@ def build_dataset(out: str | Path, counts: dict[str, int] | None = None, seed: i
     """Build every split into ``out`` and write ``out/index.csv`` (+ ``build.json``); returns the index path."""
     from tqdm import tqdm
 
-    from backend.data.photos import list_photos
 
     out = Path(out)
     counts = dict(DEFAULT_COUNTS if counts is None else counts)
@@ -172,7 +172,6 @@ def build_dataset(out: str | Path, counts: dict[str, int] | None = None, seed: i
 
 def read_index(path: str | Path) -> pd.DataFrame:
     """Read an ``index.csv`` written by :func:`build_dataset`; paths become absolute."""
-    from backend.data.scored_set import read_csv_file
 
     path = Path(path)
     if path.is_dir():

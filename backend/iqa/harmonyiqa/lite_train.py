@@ -26,8 +26,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backend import weights
 from backend.errors import InputError
-from backend.iqa.harmonyiqa.lite import INPUT_SIZE, LiteConfig
+from backend.harmonization.metrics import RATIO_BUCKETS, ratio_bucket
+from backend.images import load_image, load_mask
+from backend.iqa.harmonyiqa.lite import (
+    INPUT_SIZE,
+    batch_tensors,
+    load_network,
+    parameter_count,
+    resize_mask,
+    resize_rgb,
+)
+from backend.iqa.harmonyiqa.lite_data import read_index
+from backend.iqa.harmonyiqa.lite_network import LiteConfig
+from backend.scaling.correlation import correlations, srcc
 
 ATTENTION_MIN_FMSE = 10.0
 
@@ -50,8 +63,6 @@ def load_arrays(table: pd.DataFrame, size: int = INPUT_SIZE, progress: bool = Fa
     """Decode and resize every row of ``table`` (references and masks are shared, so cached by path)."""
     from tqdm import tqdm
 
-    from backend.images import load_image, load_mask
-    from backend.iqa.harmonyiqa.lite import resize_mask, resize_rgb
 
     if table.empty:
         raise InputError("The data split is empty; build the data with `python -m backend harmonyiqa lite-data`.")
@@ -115,7 +126,6 @@ def predict(network, data: Arrays, with_mask: bool, batch: int = 64) -> np.ndarr
     """Scores of every row (eval mode, no gradient)."""
     import torch
 
-    from backend.iqa.harmonyiqa.lite import batch_tensors
 
     network.eval()
     out = []
@@ -138,8 +148,6 @@ def bucket_correlations(scores: np.ndarray, mos: np.ndarray, ratio: np.ndarray, 
     """SRCC/KRCC/PLCC against the MOS-like true quality (``mos_from_fmse``, so SRCC/KRCC equal those against
     -fMSE; PLCC uses the 4-parameter logistic of ``backend.scaling.correlation``), overall and per
     foreground-ratio bucket (paper 002 Table 2 buckets)."""
-    from backend.harmonization.metrics import RATIO_BUCKETS, ratio_bucket
-    from backend.scaling.correlation import correlations
 
     buckets = np.array([ratio_bucket(r) for r in ratio])
     table = {}
@@ -162,9 +170,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
     import torch
     from tqdm import tqdm
 
-    from backend.iqa.harmonyiqa.lite import batch_tensors, build_network, parameter_count, save_model
-    from backend.iqa.harmonyiqa.lite_data import read_index
-    from backend.scaling.correlation import srcc
+    from backend.iqa.harmonyiqa.lite_network import LiteHarmonyNet
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -174,7 +180,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
                         cnn_head=cnn_head)
     train_data = load_arrays(table[table["split"] == "train"], config.input_size, progress=True)
     val_data = load_arrays(table[table["split"] == "validation"], config.input_size, progress=True)
-    network = build_network(config)
+    network = LiteHarmonyNet(config)
     optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=weight_decay)
     steps_per_epoch = len(batches(train_data, batch, rank_weight > 0, np.random.default_rng(0)))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch, eta_min=1e-5)
@@ -240,7 +246,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
         "validation": {"with_mask": correlation_table(predict(network, val_data, True), val_data),
                        "without_mask": correlation_table(predict(network, val_data, False), val_data)},
     }
-    save_model(network, out, card)
+    weights.save(out, network, card)
     log(f"saved {out} (epoch {best[1]}, validation mean SRCC {best[0]:.3f})")
     return card
 
@@ -249,13 +255,11 @@ def evaluate(weights: str | Path, index: str | Path, split: str = "test", thread
     """Correlations of saved weights with the true error on one split, with and without the mask, and speed."""
     import torch
 
-    from backend.iqa.harmonyiqa.lite import load_model
-    from backend.iqa.harmonyiqa.lite_data import read_index
 
     torch.set_num_threads(threads)
     table = read_index(index)
     data = load_arrays(table[table["split"] == split])
-    network, _ = load_model(weights)
+    network, _ = load_network(weights)
     return {"split": split, "images": int(len(data.mos)), "threads": threads,
             "with_mask": correlation_table(predict(network, data, True), data),
             "without_mask": correlation_table(predict(network, data, False), data)}

@@ -36,7 +36,10 @@ import numpy as np
 import pandas as pd
 
 from backend.errors import InputError
+from backend.images import load_image
+from backend.iqa.harmonyiqa.data import split_rows
 from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE, DEFAULT_REVISION, HarmonyIQAVLM, LoraSettings
+from backend.scaling.correlation import correlations, krcc, plcc, srcc
 
 STAGE2_TUNING = ("all", "decoder")
 LOGISTIC_MIN_ITEMS = 5  # the logistic has 4 parameters; with fewer items PLCC is linear
@@ -51,7 +54,6 @@ class TrainingResult:
 
 def agreement(predicted, mos, subsets) -> dict:
     """SRCC/KRCC/PLCC overall and per subset (None where fewer than 3 predictions or constant values)."""
-    from backend.scaling.correlation import correlations, krcc, plcc, srcc
 
     predicted, mos = np.asarray(predicted, dtype=np.float64), np.asarray(mos, dtype=np.float64)
 
@@ -79,8 +81,6 @@ def _finite(value) -> float | None:
 
 
 def _load(path: str | None):
-    from backend.images import load_image
-
     return None if path is None else load_image(path, name=f"image '{Path(path).name}'")
 
 
@@ -119,7 +119,6 @@ def train_vlm(rows: pd.DataFrame, out_dir: str | Path, mode: str = "nr", base: s
     import torch
     from tqdm import tqdm
 
-    from backend.iqa.harmonyiqa.data import split_rows
 
     if stage2_tune not in STAGE2_TUNING:
         raise InputError(f"Unknown stage-2 tuning '{stage2_tune}'; use all (decoder, adapters and projector) or decoder.")

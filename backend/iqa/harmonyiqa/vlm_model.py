@@ -51,7 +51,8 @@ from typing import Any
 import numpy as np
 
 from backend.errors import InputError, ModelUnavailableError
-from backend.iqa.vlm import IMAGE, _pil
+from backend.iqa.vlm import IMAGE, VisionLanguageModel, _pil
+from backend.protocols import ScoreResult, check_inputs
 
 DEFAULT_BASE = "HuggingFaceTB/SmolVLM-256M-Instruct"
 DEFAULT_REVISION = "7e3e67edbbed1bf9888184d9df282b700a323964"
@@ -160,7 +161,6 @@ class HarmonyIQAVLM:
         import torch
         from peft import LoraConfig, get_peft_model
 
-        from backend.iqa.vlm import VisionLanguageModel
 
         if mode not in MODES:
             raise InputError(f"Unknown HarmonyIQA mode '{mode}'; use nr (harmonized image only) or fr (with reference).")
@@ -326,7 +326,6 @@ class HarmonyIQAVLM:
 
     def score(self, image, reference=None, mask=None):
         """Registry protocol: the predicted MOS of the harmonized image (mask unused: the paper's model has none)."""
-        from backend.iqa.base import ScoreResult, check_inputs
 
         if self.card is not None:
             check_inputs(self.card, image, reference if self.mode == "fr" else None, None)

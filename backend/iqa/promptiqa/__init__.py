@@ -5,7 +5,8 @@ images by that requirement, without fine-tuning. Parts (each a small module):
 
 - ``model``: the network of Sec. 3.2 (ISP features, prompt encoder, ISPP fusion, image-prompt fusion,
   regression) with a configurable visual encoder: ``features`` (fixed quality statistics + MLP, the shipped
-  embedded model), ``compact`` CNN, or ``monet`` (paper).
+  embedded model), ``compact`` CNN, or ``monet`` (paper); one frozen config each, inside ``PromptIQAConfig``.
+- ``weights``: the shipped weights (``model.safetensors`` + its card ``model.json``) and ``load_embedded``.
 - ``features``: the no-reference quality statistics of the ``features`` encoder.
 - ``monet``: the paper's MoNet visual encoder on a timm ViT-B/8; ``hub``: the authors' checkpoint, mapped.
 - ``prompts``: validation, normalisation to [0, 1] and back, interval / random ISP sampling, prompt hash.

@@ -13,6 +13,8 @@
         [--visual features|compact] [--lr 5e-4] [--groups 16] [--pool 128] [--targets 8] ...
         (the defaults are the shipped model's recipe; its card in assets/promptiqa/features/ has the command)
     python -m backend promptiqa eval [--data data/promptiqa] [--weights DIR] [--out results.json] [--targets validation]
+
+A weights folder holds ``model.safetensors`` (tensors + the network's config) and its card ``model.json``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import sys
 
 def _score(args: argparse.Namespace) -> int:
     from backend.iqa.cli import expand_inputs
-    from backend.iqa.promptiqa.service import load_prompt, prompt_from_csv, score_sources
+    from backend.iqa.promptiqa.service import prompt_from_csv, score_sources
+    from backend.store.prompts import load_prompt
 
     prompt = prompt_from_csv(args.prompt) if args.prompt else load_prompt(args.saved)
     files = expand_inputs(args.images, "image")
@@ -69,6 +72,7 @@ def _load(args: argparse.Namespace) -> int:
 
     from backend.store.prompts import get_prompt
 
+
     saved = get_prompt(args.name)
     _write_table(pd.DataFrame({"path": [str(p) for p in saved["paths"]], "score": saved["scores"]}), args.out)
     return 0
@@ -78,6 +82,7 @@ def _list(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from backend.iqa.promptiqa.service import list_saved_prompts
+
 
     prompts = list_saved_prompts()
     if args.json:
@@ -98,15 +103,12 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from backend.iqa.promptiqa.model import CompactConfig, FeaturesConfig
+    from backend.iqa.promptiqa.report import evaluate_and_record
     from backend.iqa.promptiqa.train import train
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    from backend.iqa.promptiqa.model import COMPACT_DEFAULT, FEATURES_DEFAULT
-
-    if args.visual == "features":
-        visual = {**FEATURES_DEFAULT, "hidden": args.hidden, "dropout": args.dropout}
-    else:
-        visual = dict(COMPACT_DEFAULT)
+    visual = FeaturesConfig(hidden=args.hidden, dropout=args.dropout) if args.visual == "features" else CompactConfig()
     card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
                  seed=args.seed, threads=args.threads, command=command, init=args.init, visual=visual,
                  groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
@@ -114,7 +116,6 @@ def _train(args: argparse.Namespace) -> int:
                  train_requirements=tuple(args.requirements.split(",")),
                  select_on=f"{args.select_on.replace('-', '_')}_requirements", reweight_rate=args.reweight_rate)
     if not args.skip_eval:
-        from backend.iqa.promptiqa.report import evaluate_and_record
 
         card = evaluate_and_record(args.out, args.data, rounds=args.rounds)
     print(json.dumps(card.get("results", {}).get("headline", card["training"]), indent=1))

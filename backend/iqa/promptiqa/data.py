@@ -47,6 +47,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend import registry
+from backend.data.distortions import FAMILIES, LEVELS, distort, rng_for
+from backend.data.photos import DEFAULT_SOURCES, list_photos, load_photo
 from backend.errors import InputError
 
 CROP = 176
@@ -62,7 +65,6 @@ IMAGES_FILE, LABELS_FILE = "images.npy", "labels.csv"
 
 def crop_photo(path: str | Path, crop: int = CROP, view: int = 0, key: str = "") -> np.ndarray:
     """The photo at ``path`` through :func:`crop_square` (view 0) or :func:`crop_view` (views 1, 2, ...)."""
-    from backend.data.photos import load_photo
 
     if view == 0:
         return crop_square(load_photo(path, max_side=4 * crop), crop, Path(path).name)
@@ -74,7 +76,6 @@ def crop_view(image: np.ndarray, view: int, key: str, crop: int = CROP) -> np.nd
     ``crop`` x ``crop`` window at a position drawn from ``key`` and ``view``."""
     import cv2
 
-    from backend.data.distortions import rng_for
 
     if not 0 <= view < len(VIEW_SCALES):
         raise InputError(f"View {view} is out of range; use 0 to {len(VIEW_SCALES) - 1}.")
@@ -120,7 +121,6 @@ def network_input(image: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
 
 def families_for(key: str, count: int) -> list[str]:
     """``count`` distortion families for a photo, chosen deterministically from its key."""
-    from backend.data.distortions import FAMILIES, rng_for
 
     names = sorted(FAMILIES)
     if count >= len(names):
@@ -130,7 +130,6 @@ def families_for(key: str, count: int) -> list[str]:
 
 def distorted_versions(pristine: np.ndarray, key: str, families) -> list[tuple[str, int, np.ndarray]]:
     """(family, level, image): the pristine image, then every family at levels 1..5 (seeded by ``key``)."""
-    from backend.data.distortions import LEVELS, distort, rng_for
 
     versions = [("pristine", 0, pristine)]
     for family in families:
@@ -141,7 +140,6 @@ def distorted_versions(pristine: np.ndarray, key: str, families) -> list[tuple[s
 
 def label_versions(versions, metrics=METRICS) -> list[dict]:
     """Label rows (family, level and each metric against the pristine image) of ``distorted_versions``."""
-    from backend import registry
 
     images = [v[2] for v in versions]
     references = [versions[0][2]] * len(images)
@@ -187,7 +185,6 @@ def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6
 
     from tqdm import tqdm
 
-    from backend.data.photos import DEFAULT_SOURCES, list_photos
 
     if not 1 <= views <= len(VIEW_SCALES):
         raise InputError(f"Views per photo must be 1 to {len(VIEW_SCALES)}, got {views}.")

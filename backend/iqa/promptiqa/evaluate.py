@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from backend.iqa.promptiqa.prompts import sample_indices
 from backend.iqa.promptiqa.requirements import raw_labels
 
 PROMPT_SIZES = (3, 5, 7, 10)
@@ -66,7 +67,6 @@ def encode_rows(scorer, images: np.ndarray, table: pd.DataFrame, targets: str = 
 def interval_prompt(scorer, prompt_features, prompt_labels: np.ndarray, n: int):
     """The ``n`` interval-sampled prompt rows, their scores on the prompt's own [0, 1] range and the
     requirement tokens they make."""
-    from backend.iqa.promptiqa.prompts import sample_indices
 
     chosen = sample_indices(prompt_labels, n, "interval")
     scores = _normalise(prompt_labels[chosen])
@@ -124,7 +124,6 @@ def evaluate_features(scorer, features, table: pd.DataFrame, requirements, held_
     :func:`evaluation_rows` gives them (:func:`encode_rows`; training encodes its cached statistics once per
     check).
     ``controls=False`` skips the random-score, random-image and no-prompt controls (noise features unused)."""
-    from backend.iqa.promptiqa.prompts import sample_indices
 
     torch = scorer._torch
     train_rows, test_rows = evaluation_rows(table, targets)

@@ -5,7 +5,7 @@ sets; no pre-trained backbone can be downloaded here, and a CNN learned from scr
 photos does not learn features that say *which* distortion an unseen photo has and *how strong* it is
 (the compact encoder's held-out SRCC stayed at 0.23). This encoder instead starts from classical,
 training-free NR-IQA statistics that express distortion type and strength on any content, and learns
-only a small projection to the 128-d token (``model.build_feature_encoder``):
+only a small projection to the 128-d token (``model.FeatureEncoder``):
 
 * the 26 statistics of ``backend.iqa.compare2score.features.image_features`` (brightness and clipping,
   contrast, colourfulness, chroma and colour cast, Laplacian sharpness at two scales, gradient energy,

@@ -4,7 +4,9 @@ Source: the model repository ``Zevin2023/PromptIQA`` holds ``best_model.pth.tar`
 public code's ``prompt_iqa_conf.yml`` / ``run_promptIQA.py``), a torch pickle whose ``state_dict`` was
 saved from ``DistributedDataParallel`` (every key starts with ``module.``). No commit of that repository
 could be verified from this machine (no hub access), so the revision is the branch ``main``; set
-``HARMONYLAB_PROMPTIQA_CHECKPOINT`` to a local copy of the file to use it offline. The pickle is read with
+``HARMONYLAB_PROMPTIQA_CHECKPOINT`` (a setting, ``backend.settings``) to a local copy of the file to use it
+offline. :func:`checkpoint_path` finds the file through :func:`backend.weights.hub_file` (local copy, hub
+cache, or a download when the hub answers). The pickle is read with
 ``torch.load(weights_only=True)``: tensors and plain containers only, never arbitrary objects.
 
 Name mapping (public code attribute -> ours; :func:`map_public_state_dict`):
@@ -32,11 +34,11 @@ gamma``; ``feature_attention.c_q|c_k|c_v`` -> ``pixel_attention.query|key|value`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from backend import weights
 from backend.errors import ModelUnavailableError
-from backend.registry import HubWeights
+from backend.weights import HubWeights
 
 CHECKPOINT_FILE = "best_model.pth.tar"
 LOCAL_ENV = "HARMONYLAB_PROMPTIQA_CHECKPOINT"
@@ -70,42 +72,22 @@ def map_public_name(name: str) -> str:
 
 
 def map_public_state_dict(state: dict) -> dict:
-    """The public checkpoint's ``state_dict`` renamed for ``build_network(MONET_VITB8)``."""
+    """The public checkpoint's ``state_dict`` renamed for ``PromptIQANet`` with the ``VITB8`` encoder."""
     return {map_public_name(name): value for name, value in state.items()}
 
 
 def checkpoint_path() -> Path:
-    """The local checkpoint: ``HARMONYLAB_PROMPTIQA_CHECKPOINT``, else the pinned hub file (downloaded)."""
-    local = os.environ.get(LOCAL_ENV)
-    if local:
-        path = Path(local)
-        if not path.is_file():
-            raise ModelUnavailableError(f"{LOCAL_ENV}={local} does not exist; point it at best_model.pth.tar.")
-        return path
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
-    from backend.registry import hub_reachable
-
-    cached = try_to_load_from_cache(AUTHORS.repo, CHECKPOINT_FILE, revision=AUTHORS.revision)
-    if isinstance(cached, str):
-        return Path(cached)
-    try:
-        if not hub_reachable():
-            raise ConnectionError("the hub is not reachable")
-        return Path(hf_hub_download(AUTHORS.repo, CHECKPOINT_FILE, revision=AUTHORS.revision))
-    except Exception as error:
-        raise ModelUnavailableError(
-            f"The authors' PromptIQA checkpoint ({AUTHORS.describe()}: {CHECKPOINT_FILE}) could not be downloaded "
-            f"here ({type(error).__name__}); download it on a connected machine and set {LOCAL_ENV} to its path."
-        ) from error
+    """The authors' checkpoint: ``HARMONYLAB_PROMPTIQA_CHECKPOINT``, else the pinned hub file (cache or download)."""
+    return weights.hub_file(AUTHORS, CHECKPOINT_FILE, what="PromptIQA's ViT-B/8 checkpoint")
 
 
-def load_public_checkpoint(path: str | Path, visual: dict | None = None):
-    """Build the ViT-B/8 network (or ``visual`` config) and load a public-code checkpoint into it (strict)."""
+def load_public_checkpoint(path: str | Path, visual=None):
+    """Build the ViT-B/8 network (or the ``visual`` ``MoNetConfig``) and load a public-code checkpoint into it
+    (strict)."""
     import torch
 
-    from backend.iqa.promptiqa.model import build_network
-    from backend.iqa.promptiqa.monet import MONET_VITB8
+    from backend.iqa.promptiqa.model import PromptIQAConfig, PromptIQANet
+    from backend.iqa.promptiqa.monet import VITB8
 
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=True)
@@ -114,7 +96,7 @@ def load_public_checkpoint(path: str | Path, visual: dict | None = None):
     state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
     if not isinstance(state, dict):
         raise ModelUnavailableError(f"'{Path(path).name}' holds no state_dict; give the authors' best_model.pth.tar.")
-    network = build_network(visual or MONET_VITB8)
+    network = PromptIQANet(PromptIQAConfig(visual=visual or VITB8))
     try:
         network.load_state_dict(map_public_state_dict(state), strict=True)
     except (KeyError, RuntimeError) as error:

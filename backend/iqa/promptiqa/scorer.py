@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from backend.errors import InputError
-from backend.iqa.base import ScoreResult
-from backend.iqa.promptiqa.prompts import Prompt
+from backend.iqa.promptiqa.data import network_input
+from backend.protocols import Prompt, ScoreResult
 
 
 class PromptIQAScorer:
@@ -45,7 +45,6 @@ class PromptIQAScorer:
 
     def image_features(self, images: Sequence[np.ndarray]):
         """V(I) for RGB uint8 images, in batches: (N, 128) tensor."""
-        from backend.iqa.promptiqa.data import network_input
 
         torch = self._torch
         parts = []

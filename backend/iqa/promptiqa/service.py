@@ -2,7 +2,7 @@
 
 * prompts from a CSV ``path,score`` (any numeric range; relative paths against the CSV's folder), from
   uploaded images with scores, or sampled (interval / random, n ISPs) from a scored CSV or an annotation
-  campaign's MOS (``backend.leaderboard.image_mos`` + the campaign's stored item images);
+  campaign's MOS (``backend.campaign_scores``: MOS and the stored item images);
 * scoring images under a prompt with a registry PromptIQA model (``promptiqa`` by default);
 * saved prompts in the store (``backend.store.prompts``): list, save, load, and score with one (what the
   Score tab offers).
@@ -16,8 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from backend import registry
+from backend.campaign_scores import campaign_scores
+from backend.data.scored_set import read_csv_file
 from backend.errors import InputError
-from backend.iqa.promptiqa.prompts import Prompt, make_prompt, sample_indices
+from backend.images import load_image
+from backend.iqa.promptiqa.prompts import make_prompt, sample_indices
+from backend.protocols import Prompt
+from backend.store import prompts as saved_prompts
 
 DEFAULT_MODEL = "promptiqa"
 SCORE_COLUMNS = ("score", "mos")
@@ -25,8 +31,6 @@ SCORE_COLUMNS = ("score", "mos")
 
 def read_scored_csv(csv_path: str | Path) -> pd.DataFrame:
     """A CSV with ``path`` (or ``image``) and ``score`` (or ``mos``) columns; paths made absolute."""
-    from backend.data.scored_set import read_csv_file
-
     csv_path = Path(csv_path)
     table = read_csv_file(csv_path, "path,score")
     path_column = next((c for c in ("path", "image") if c in table.columns), None)
@@ -62,24 +66,13 @@ def sample_rows(table: pd.DataFrame, n: int, strategy: str = "interval", seed: i
 
 def campaign_table(name: str, db=None) -> pd.DataFrame:
     """A rating campaign's items as ``path`` (stored image file) and ``score`` (MOS after screening)."""
-    from backend.leaderboard import image_mos
-    from backend.store.campaigns import get_campaign
-    from backend.store.db import default_database
-
-    db = db or default_database()
-    info = get_campaign(name, db)
-    mos = image_mos(name, db=db)
-    by_label = {item.label: item for item in info.items.values() if not item.is_gold}
-    rows = [{"path": db.media.file(by_label[label].sha256), "score": float(score), "item": label}
-            for label, score in zip(mos["item"], mos["mos"], strict=False) if label in by_label]
-    if len(rows) < 2:
-        raise InputError(f"Campaign '{name}' has MOS for {len(rows)} items; a prompt needs at least 2.")
-    return pd.DataFrame(rows)
+    table = campaign_scores(name, db, kind="rating").table
+    if len(table) < 2:
+        raise InputError(f"Campaign '{name}' has MOS for {len(table)} items; a prompt needs at least 2.")
+    return pd.DataFrame({"path": table["image"], "score": table["human"], "item": table["item"]})
 
 
 def scorer(model: str = DEFAULT_MODEL):
-    from backend import registry
-
     card = registry.card(model)
     if not card.needs_prompt:
         raise InputError(f"'{model}' does not take a prompt; use promptiqa or promptiqa-vitb8.")
@@ -89,8 +82,6 @@ def scorer(model: str = DEFAULT_MODEL):
 def score_sources(sources: Sequence, prompt: Prompt, model: str = DEFAULT_MODEL,
                   names: Sequence[str] | None = None) -> pd.DataFrame:
     """Score image sources (paths, arrays, uploads) under ``prompt``: table ``image, score``."""
-    from backend.images import load_image
-
     sources = list(sources)
     if not sources:
         raise InputError("No image to score was given; upload at least one image.")
@@ -105,31 +96,18 @@ def score_sources(sources: Sequence, prompt: Prompt, model: str = DEFAULT_MODEL,
 
 
 def save_prompt(name: str, prompt: Prompt, db=None) -> dict:
-    from backend.store.prompts import save_prompt as store_save
-
-    return store_save(name, list(prompt.images), list(prompt.scores), list(prompt.names) or None, db=db)
-
-
-def load_prompt(name: str, db=None) -> Prompt:
-    from backend.images import load_image
-    from backend.store.prompts import get_prompt
-
-    saved = get_prompt(name, db=db)
-    images = [load_image(path, name=f"prompt image '{label}'") for path, label in zip(saved["paths"], saved["names"], strict=False)]
-    return Prompt(tuple(images), np.asarray(saved["scores"], dtype=np.float64), tuple(saved["names"]))
+    return saved_prompts.save_prompt(name, list(prompt.images), list(prompt.scores), list(prompt.names) or None, db=db)
 
 
 def list_saved_prompts(db=None) -> list[dict]:
     """Saved prompts: name, pairs, low, high, created (newest first) -- for pickers such as the Score tab."""
-    from backend.store.prompts import list_prompts
-
-    return list_prompts(db=db)
+    return saved_prompts.list_prompts(db=db)
 
 
 def score_with_saved_prompt(name: str, sources: Sequence, model: str = DEFAULT_MODEL, db=None,
                             names: Sequence[str] | None = None) -> pd.DataFrame:
     """Score images (paths, arrays or uploads) under the saved prompt ``name``: table ``image, score``."""
-    return score_sources(sources, load_prompt(name, db=db), model, names)
+    return score_sources(sources, saved_prompts.load_prompt(name, db=db), model, names)
 
 
 ProgressFn = Callable[[float, str], None]

@@ -10,7 +10,7 @@ prompt's ISPs are chosen by interval sampling or at random (half each). Images g
 vertical flips. Loss: L1 (paper). Optimiser: AdamW, linear warm-up and cosine decay over the step or time budget, whichever runs out first (the paper's Adam at
 1e-5 fine-tunes a pre-trained ViT; a CNN from scratch needs a larger rate).
 
-With the ``features`` encoder (``model.build_feature_encoder``) the fixed statistics of every training
+With the ``features`` encoder (``model.FeatureEncoder``) the fixed statistics of every training
 image are computed once (``features.statistics_of``), the standardisation is fitted on them, and each
 step projects the statistics of its pool through the trainable MLP; random flips are not used there (the
 statistics are flip-invariant except for the phase of JPEG's 8x8 grid, which a flip would break), and the
@@ -25,8 +25,9 @@ training (``select_on="held_out_requirements"`` is there for experiments; the ca
 Both figures are recorded at every check.
 
 Batch norm sees every image of a step in one encoder pass. The trained weights go to
-``model.safetensors`` with ``card.json`` (config, data, command, training time, then the evaluation of
-``evaluate`` on held-out photos and requirements).
+``model.safetensors`` (the network's ``PromptIQAConfig`` in its metadata) with the card ``model.json``
+beside it (config, data, command, training time, then the evaluation of ``evaluate`` on held-out photos
+and requirements), both by :mod:`backend.weights`.
 """
 
 from __future__ import annotations
@@ -36,10 +37,30 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backend.iqa.promptiqa.requirements import DEFAULT_HELD_OUT, DEFAULT_TRAIN
+from backend import weights
+from backend.data.photos import DEFAULT_SOURCES
+from backend.errors import InputError
+from backend.iqa.promptiqa.data import REQUIREMENTS, VIEW_METRICS, load_dataset
+from backend.iqa.promptiqa.evaluate import evaluate_features, evaluation_rows
+from backend.iqa.promptiqa.features import dataset_statistics
+from backend.iqa.promptiqa.prompts import sample_indices
+from backend.iqa.promptiqa.requirements import (
+    DEFAULT_HELD_OUT,
+    DEFAULT_TRAIN,
+    augment,
+    draw_requirement,
+    family_codes,
+    training_columns,
+)
+from backend.iqa.promptiqa.scorer import PromptIQAScorer
+from backend.iqa.promptiqa.weights import WEIGHTS_FILE, load_embedded
+
+if TYPE_CHECKING:  # the model module imports torch and timm: only inside the calls at run time
+    from backend.iqa.promptiqa.model import CompactConfig, FeaturesConfig
 
 
 def to_tensor(images: np.ndarray):
@@ -58,7 +79,6 @@ def learning_rate_at(progress: float, peak: float, warmup: float = 0.03) -> floa
 
 def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generator):
     """Disjoint prompt (n, interval or random sampling) and target positions among ``labels``."""
-    from backend.iqa.promptiqa.prompts import sample_indices
 
     strategy = "interval" if rng.random() < 0.5 else "random"
     prompt = sample_indices(labels, n, strategy, rng)
@@ -68,8 +88,6 @@ def draw_group(labels: np.ndarray, n: int, targets: int, rng: np.random.Generato
 
 def build_record(data_dir: str | Path) -> dict:
     """How the set in ``data_dir`` was built (its ``build.json``) and the command that rebuilds it; empty if unknown."""
-    from backend.data.photos import DEFAULT_SOURCES
-    from backend.iqa.promptiqa.data import VIEW_METRICS
 
     path = Path(data_dir) / "build.json"
     if not path.is_file():
@@ -98,9 +116,6 @@ def validation_checker(network, images: np.ndarray, statistics, table, train_req
     encoder projects the cached ``statistics``; the network goes back to training mode afterwards."""
     import torch
 
-    from backend.errors import InputError
-    from backend.iqa.promptiqa.evaluate import evaluate_features, evaluation_rows
-    from backend.iqa.promptiqa.scorer import PromptIQAScorer
 
     prompt_rows, target_rows = evaluation_rows(table, "validation")
     if not len(target_rows):
@@ -130,18 +145,15 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
           learning_rate: float = 3e-4, seed: int = 0, threads: int | None = None, minutes: float | None = None,
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
-          visual: dict | None = None, weight_decay: float = 1e-4, validate_every: int = 0,
+          visual: CompactConfig | FeaturesConfig | None = None, weight_decay: float = 1e-4, validate_every: int = 0,
           select_on: str = "train_requirements", reweight_rate: float = 0.0,
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
+    """Train the network with the ``visual`` encoder config (default ``model.COMPACT``) and write it to
+    ``out_dir`` (``model.safetensors`` + ``model.json``); ``init`` continues from earlier weights."""
     import torch
-    from safetensors.torch import save_file
     from tqdm import tqdm
 
-    from backend.errors import InputError
-    from backend.iqa.promptiqa.data import REQUIREMENTS, load_dataset
-    from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
-    from backend.iqa.promptiqa.requirements import augment, draw_requirement, family_codes, training_columns
-    from backend.iqa.promptiqa.weights import CARD_FILE, WEIGHTS_FILE
+    from backend.iqa.promptiqa.model import COMPACT, FeaturesConfig, PromptIQAConfig, PromptIQANet
 
     unknown = [r for r in train_requirements if r not in REQUIREMENTS]
     if unknown or not train_requirements:
@@ -154,9 +166,9 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    visual = dict(visual or COMPACT_DEFAULT)
-    statistics_encoder = visual["kind"] == "features"
-    images, table = load_dataset(data_dir, size=visual.get("input_size", 128))
+    config = PromptIQAConfig(visual=visual or COMPACT)
+    statistics_encoder = isinstance(config.visual, FeaturesConfig)
+    images, table = load_dataset(data_dir, size=config.visual.input_size)
     train_rows = (table["split"] == "train").to_numpy()
     missing = [r for r in train_requirements
                if r != "level" and (r not in table or table.loc[train_rows, r].isna().all())]
@@ -169,14 +181,11 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         raise InputError(f"Only {len(pool)} training images in '{data_dir}'; a step needs {pool_size}.")
     columns = training_columns(table, train_requirements, train_rows)
     families = family_codes(table)
-    network = build_network(visual)
+    network = PromptIQANet(config)
     if init:  # continue from earlier weights (a new warm-up and cosine decay)
-        from safetensors.torch import load_file
-
-        network.load_state_dict(load_file(str(Path(init) / WEIGHTS_FILE)))
+        network.load_state_dict(load_embedded(init)[0].state_dict())
     statistics = None
     if statistics_encoder:
-        from backend.iqa.promptiqa.features import dataset_statistics
 
         log(f"quality statistics of the {len(images)} images (cached in {data_dir})")
         statistics = dataset_statistics(data_dir, images)
@@ -250,14 +259,12 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
                      "selected_value": best[0], "history": history}
         log(f"kept the checkpoint of step {best[1]} (validation {select_on}: {best[0]:.4f})")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(out / WEIGHTS_FILE))
     counts = table[(table["level"] == 0) & (table["view"] == 0)].groupby("split").size().to_dict()
     encoder_text = "fixed quality statistics + trained MLP" if statistics_encoder else "compact CNN"
     card = {
         "name": "promptiqa",
         "summary": f"PromptIQA (paper 004) with a {encoder_text} visual encoder, trained here on synthetic requirements.",
-        "config": {"visual": visual, "dim": 128},
+        "config": config.as_dict(),
         "data": {"set": str(data_dir), "images": {k: int(v) for k, v in table.groupby("split").size().items()},
                  "training_images": int(len(pool)), "views": int(table["view"].max() + 1),
                  "photos": {k: int(v) for k, v in counts.items()},
@@ -276,6 +283,6 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
         "initialised_from": str(init) if init else None,
         "parameters": int(sum(p.numel() for p in network.parameters())),
     }
-    (out / CARD_FILE).write_text(json.dumps(card, indent=2))
+    weights.save(out / WEIGHTS_FILE, network, card)
     log(f"trained {done} steps in {seconds / 60:.1f} min; final L1 {running:.4f}")
     return card

@@ -1,42 +1,38 @@
-"""Shipped weights of the embedded PromptIQA: ``assets/promptiqa/features/{model.safetensors, card.json}``.
+"""Shipped weights of the embedded PromptIQA: ``assets/promptiqa/features/{model.safetensors, model.json}``.
 
-The card says which encoder config the weights belong to (the ``features`` encoder of ``model``: fixed
-quality statistics + trained MLP), the data, the training command and the measured results;
-:func:`load_embedded` rebuilds the network from it (paper 004 Sec. 3.2 with that encoder). Any other
-weights folder written by ``train`` (e.g. a ``compact`` CNN) loads the same way from its own card.
+``model.safetensors`` holds the tensors and, in its metadata, the network's ``PromptIQAConfig`` (here the
+``features`` encoder of ``model``: fixed quality statistics + trained MLP); ``model.json`` beside it is the
+card (data, training command, measured results). Both are written and read by :mod:`backend.weights`;
+:func:`load_embedded` rebuilds the network (paper 004 Sec. 3.2 with that encoder). Any other weights
+written by ``train`` (e.g. a ``compact`` CNN) load the same way. This module stays light to import.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from backend.errors import ModelUnavailableError
-from backend.registry import ASSETS_DIR
+from backend import weights as weights_files
+from backend.weights import ASSETS_DIR
 
 DEFAULT_WEIGHTS = ASSETS_DIR / "promptiqa" / "features"
-WEIGHTS_FILE, CARD_FILE = "model.safetensors", "card.json"
+WEIGHTS_FILE = "model.safetensors"
 SHIPPED = "promptiqa/features/model.safetensors"
+WHAT = "PromptIQA"
+TRAIN_COMMAND = "python -m backend promptiqa train"
 
 
-def read_card(folder: str | Path | None = None) -> dict:
-    path = Path(folder or DEFAULT_WEIGHTS) / CARD_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+def weights_file(location: str | Path | None = None) -> Path:
+    """The weights file of ``location``: a weights file, or a folder holding ``model.safetensors``."""
+    path = Path(location or DEFAULT_WEIGHTS)
+    return path if path.suffix == ".safetensors" else path / WEIGHTS_FILE
 
 
-def load_embedded(folder: str | Path | None = None):
-    """The trained network (eval mode) and its card."""
-    from safetensors.torch import load_file
+def read_card(location: str | Path | None = None) -> dict:
+    return weights_files.read_card(weights_file(location))
 
-    from backend.iqa.promptiqa.model import COMPACT_DEFAULT, build_network
 
-    folder = Path(folder or DEFAULT_WEIGHTS)
-    if not (folder / WEIGHTS_FILE).is_file():
-        raise ModelUnavailableError(
-            f"The PromptIQA weights are missing from '{folder}'; train them with `python -m backend promptiqa "
-            "train` (see assets/promptiqa/README.md).")
-    card = read_card(folder)
-    visual = card.get("config", {}).get("visual", COMPACT_DEFAULT)
-    network = build_network(visual)
-    network.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
-    return network.eval(), card
+def load_embedded(location: str | Path | None = None):
+    """The trained network (eval mode) and its card; ``location`` is a weights file or its folder."""
+    from backend.iqa.promptiqa.model import PromptIQANet
+
+    return weights_files.load(weights_file(location), PromptIQANet, what=WHAT, train_hint=TRAIN_COMMAND)

@@ -1,0 +1,307 @@
+"""HarmonyLab's settings: every environment variable the app reads, parsed and validated in one place.
+
+:data:`VARIABLES` is the one list of variables (name, default, what it accepts, meaning); the README's
+configuration table is generated from it (``python -m backend settings --markdown``) and a test keeps the
+two equal. :func:`load` reads the environment once into a frozen :class:`Settings`; a bad value raises
+:class:`SettingsError` naming the variable and what it accepts, so ``python app.py`` and the CLI stop at
+start-up with that sentence instead of failing later or silently using a default. :func:`current` gives
+the settings of this process (loaded on first use); the app, the database and the tabs receive them.
+
+Secrets are never public defaults: without ``HARMONYLAB_BROWSER_SECRET`` the key that signs anonymous
+annotator ids is generated once and kept in the database (:mod:`backend.store.secrets`), so it survives
+restarts and is shared by every replica of one database.
+
+Only these modules read ``os.environ``: this one, and test fixtures. (Libraries we use read their own
+variables too -- ``HF_HUB_OFFLINE`` by ``huggingface_hub``, ``GRADIO_*`` by Gradio.)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from backend.errors import InputError
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
+UPLOAD_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+class SettingsError(InputError):
+    """An environment variable has a value HarmonyLab cannot use (the message names it and what it accepts)."""
+
+
+# ------------------------------------------------------------------------------------------- parsers
+
+
+def _text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError
+
+
+def _positive_int(raw: str) -> int:
+    value = int(float(raw.strip())) if "e" in raw.lower() else int(raw.strip())
+    if value < 1:
+        raise ValueError
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw.strip())
+    if not 1 <= value <= 65535:
+        raise ValueError
+    return value
+
+
+def _limit_or_none(raw: str) -> int | None:
+    word = raw.strip().lower()
+    if word in ("none", "0", "unlimited"):
+        return None
+    return _positive_int(word)
+
+
+def _upload_size(raw: str) -> str:
+    """Gradio's ``max_file_size`` text: a number of bytes with an optional unit (``100mb``)."""
+    word = raw.strip().lower().replace(" ", "")
+    number = word.rstrip("kmgb")
+    unit = word[len(number):] or "b"
+    if unit not in UPLOAD_UNITS or not number or float(number) <= 0:
+        raise ValueError
+    return word
+
+
+def _sqlite_synchronous(raw: str) -> str:
+    mode = raw.strip().upper()
+    if mode not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError
+    return mode
+
+
+def _device(raw: str) -> str | None:
+    word = raw.strip().lower()
+    if not word:
+        return None
+    if word not in ("cpu", "cuda", "mps") and not (word.startswith("cuda:") and word[5:].isdigit()):
+        raise ValueError
+    return word
+
+
+def _database_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    from sqlalchemy.engine import make_url
+
+    make_url(url)  # raises on a malformed URL
+    return url
+
+
+def _path(raw: str) -> Path | None:
+    return Path(raw.strip()).expanduser() if raw.strip() else None
+
+
+def _secret(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if len(value) < 16:
+        raise ValueError
+    return value
+
+
+# ------------------------------------------------------------------------------------------ variables
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: the settings field it fills, its default, and what it accepts."""
+
+    env: str
+    field: str
+    default: str  # the raw text used when the variable is unset (parsed like a given value)
+    accepts: str  # shown in error messages
+    meaning: str  # the README's description
+    parse: Callable[[str], Any]
+    default_text: str | None = None  # the README's default column when the raw default is not telling
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("GRADIO_SERVER_NAME", "server_name", "127.0.0.1", "a host name or address",
+             "address the app listens on (`0.0.0.0` in Docker and on Spaces)", lambda raw: raw.strip() or "127.0.0.1"),
+    Variable("GRADIO_SERVER_PORT", "server_port", "7860", "a port number 1-65535", "port of the app", _port),
+    Variable("HARMONYLAB_DATA_DIR", "data_dir", "data", "a folder path",
+             "where the SQLite database and stored images live (resolved against the working directory)",
+             lambda raw: Path(raw.strip() or "data").expanduser().resolve(), "`data/`"),
+    Variable("HARMONYLAB_DATABASE_URL", "database_url", "", "an SQLAlchemy URL such as postgresql+psycopg://user@host/db",
+             "the annotation database, e.g. `postgresql+psycopg://user@host/db`", _database_url,
+             "SQLite file `harmonylab.db` in the data dir"),
+    Variable("HARMONYLAB_DB_POOL_SIZE", "db_pool_size", "10", "a whole number of connections, at least 1",
+             "database connections kept per process (as many again on overflow)", _positive_int),
+    Variable("HARMONYLAB_SQLITE_SYNCHRONOUS", "sqlite_synchronous", "FULL", "FULL, NORMAL or EXTRA",
+             "SQLite durability (`NORMAL` survives a killed process but not a power cut)", _sqlite_synchronous),
+    Variable("HARMONYLAB_MAX_PIXELS", "max_pixels", "40000000", "a whole number of pixels, at least 1",
+             "largest accepted image (width x height), checked before decoding", _positive_int),
+    Variable("HARMONYLAB_MAX_UPLOAD", "max_upload", "100mb", "a size such as 100mb, 2gb or 500kb",
+             "largest upload the web server accepts", _upload_size),
+    Variable("HARMONYLAB_DEVICE", "device", "", "cpu, cuda, cuda:N or mps",
+             "torch device for models", _device, "`cuda` if present, else `cpu`"),
+    Variable("HARMONYLAB_CONCURRENCY", "concurrency", "4", "a whole number, at least 1",
+             "events of the page (scoring, harmonizing) that run at once", _positive_int),
+    Variable("HARMONYLAB_ANNOTATE_QUEUE", "annotate_queue", "0", "1/true/yes/on or 0/false/no/off",
+             "put the annotation API endpoints through Gradio's queue", _flag, "off"),
+    Variable("HARMONYLAB_ANNOTATE_CONCURRENCY", "annotate_concurrency", "8", "a whole number, or none for no limit",
+             "concurrency of the Annotate page's answer buttons", _limit_or_none),
+    Variable("HARMONYLAB_ADMIN_PASSWORD", "admin_password", "", "any text",
+             "enables the Annotate tab's admin section (campaign upload, export); without it the section is disabled",
+             _text, "— (admin section disabled)"),
+    Variable("HARMONYLAB_BROWSER_SECRET", "browser_secret", "", "at least 16 characters",
+             "signs the anonymous annotator id kept in the browser; without it a random key is generated once and "
+             "kept in the database (shared by replicas, kept across restarts)", _secret,
+             "generated once, kept in the database"),
+    Variable("HARMONYLAB_PHOTO_ROOT", "photo_root", "", "a folder path",
+             "a folder holding the Debian photo packages' `share` tree instead of `/usr/share`, for the data builders", _path,
+             "— (`/usr/share`)"),
+    Variable("HARMONYLAB_NIQE_PARAMS", "niqe_params", "", "a file path", "local NIQE parameter file", _path, "—"),
+    Variable("HARMONYLAB_BRISQUE_PARAMS", "brisque_params", "", "a file path", "local BRISQUE parameter file", _path, "—"),
+    Variable("HARMONYLAB_SAM2_PATH", "sam2_path", "", "a folder path", "local copy of SAM 2.1 hiera-tiny", _path, "—"),
+    Variable("HARMONYLAB_PROMPTIQA_CHECKPOINT", "promptiqa_checkpoint", "", "a file path",
+             "local copy of the authors' PromptIQA ViT-B/8 checkpoint", _path, "—"),
+    Variable("HARMONYLAB_C2S_LOCAL", "c2s_local", "", "a folder path",
+             "local copy of the authors' Compare2Score VLM (`q-future/Compare2Score`)", _path, "—"),
+    Variable("HARMONYLAB_C2S_REVISION", "c2s_revision", "", "a hub revision (commit or branch)",
+             "revision of `q-future/Compare2Score` to download", _text, "`main`"),
+    Variable("HARMONYLAB_SRH_FULL_WEIGHTS", "srh_full_weights", "", "a file path",
+             "GPU-trained weights of the full-size harmonizer `srh-full`", _path, "—"),
+    Variable("HARMONYLAB_DOGIQA_VLM", "dogiqa_vlm", "", "a folder path",
+             "local copy of Dog-IQA's default VLM (Qwen2-VL-2B-Instruct)", _path, "—"),
+    Variable("HARMONYLAB_HARMONYIQA_BASE", "harmonyiqa_base", "", "a folder path",
+             "local copy of the HarmonyIQA VLM's base model", _path, "—"),
+    Variable("HARMONYLAB_HARMONYIQA_VLM_NR", "harmonyiqa_vlm_nr", "", "a folder path",
+             "trained HarmonyIQA VLM (no-reference) folder", _path, "`<data dir>/harmonyiqa/vlm-nr`"),
+    Variable("HARMONYLAB_HARMONYIQA_VLM_FR", "harmonyiqa_vlm_fr", "", "a folder path",
+             "trained HarmonyIQA VLM (full-reference) folder", _path, "`<data dir>/harmonyiqa/vlm-fr`"),
+    Variable("HF_HUB_OFFLINE", "hub_offline", "0", "1/true/yes/on or 0/false/no/off",
+             "never try the Hugging Face hub (models that need a download say so at once)", _flag, "off"),
+    Variable("HF_ENDPOINT", "hub_endpoint", "https://huggingface.co", "a URL",
+             "the Hugging Face hub to download from", lambda raw: raw.strip() or "https://huggingface.co"),
+    Variable("SPACE_ID", "space_id", "", "set by Hugging Face Spaces",
+             "set on a Space: the Annotate tab offers the Hugging Face login", _text, "— (set by Spaces)"),
+)
+BY_ENV: dict[str, Variable] = {variable.env: variable for variable in VARIABLES}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of one process, parsed (see :data:`VARIABLES` for the variables behind the fields)."""
+
+    server_name: str
+    server_port: int
+    data_dir: Path
+    database_url: str | None
+    db_pool_size: int
+    sqlite_synchronous: str
+    max_pixels: int
+    max_upload: str
+    device: str | None
+    concurrency: int
+    annotate_queue: bool
+    annotate_concurrency: int | None
+    admin_password: str | None
+    browser_secret: str | None
+    photo_root: Path | None
+    niqe_params: Path | None
+    brisque_params: Path | None
+    sam2_path: Path | None
+    promptiqa_checkpoint: Path | None
+    c2s_local: Path | None
+    c2s_revision: str | None
+    srh_full_weights: Path | None
+    dogiqa_vlm: Path | None
+    harmonyiqa_base: Path | None
+    harmonyiqa_vlm_nr: Path | None
+    harmonyiqa_vlm_fr: Path | None
+    hub_offline: bool
+    hub_endpoint: str
+    space_id: str | None
+
+    @property
+    def on_spaces(self) -> bool:
+        return self.space_id is not None
+
+    def value(self, env: str) -> Any:
+        """The parsed value of the variable named ``env`` (e.g. a model card's local-weights variable)."""
+        if env not in BY_ENV:
+            raise KeyError(f"{env} is not a HarmonyLab setting")
+        return getattr(self, BY_ENV[env].field)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests, and tools that run against another folder)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+def parse(environ: Mapping[str, str]) -> Settings:
+    """Settings from an environment mapping; raises :class:`SettingsError` on the first bad value."""
+    values: dict[str, Any] = {}
+    for variable in VARIABLES:
+        raw = environ.get(variable.env)
+        text = variable.default if raw is None else raw
+        try:
+            values[variable.field] = variable.parse(text)
+        except Exception as error:  # noqa: BLE001 - every parser failure becomes one sentence
+            raise SettingsError(f"{variable.env}={raw!r} is not usable: it accepts {variable.accepts}.") from error
+    return Settings(**values)
+
+
+_current: Settings | None = None
+_lock = threading.Lock()
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment (``os.environ`` by default) and make the result this process's settings."""
+    global _current
+    settings = parse(os.environ if environ is None else environ)
+    with _lock:
+        _current = settings
+    return settings
+
+
+def current() -> Settings:
+    """This process's settings, read from the environment on first use."""
+    settings = _current
+    return settings if settings is not None else load()
+
+
+def use(settings: Settings) -> Settings:
+    """Make ``settings`` this process's settings (tests; tools that serve another data folder)."""
+    global _current
+    with _lock:
+        _current = settings
+    return settings
+
+
+def markdown_table() -> str:
+    """The README's configuration table (one row per variable)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for variable in VARIABLES:
+        default = variable.default_text or (f"`{variable.default}`" if variable.default else "—")
+        lines.append(f"| `{variable.env}` | {default} | {variable.meaning} |")
+    return "\n".join(lines)
+
+
+def field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Settings))
