@@ -40,7 +40,7 @@ TARGET_MS = 50.0
 
 def load_rows(data: str, split: str, limit: int | None):
     from backend.images import load_image, load_mask
-    from backend.iqa.harmonyiqa.lite_data import read_index
+    from backend.iqa.harmonyiqa.lite.data import read_index
 
     table = read_index(data)
     table = table[table["split"] == split].reset_index(drop=True)
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend import registry
     from backend.harmonization.metrics import RATIO_BUCKETS
-    from backend.iqa.harmonyiqa.lite_train import bucket_correlations
+    from backend.iqa.harmonyiqa.lite.train import bucket_correlations
 
     torch.set_num_threads(args.threads)
     table, rows = load_rows(args.data, args.split, args.limit)

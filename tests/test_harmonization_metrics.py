@@ -44,8 +44,28 @@ def test_resize_to_256_protocol_keeps_constant_regions():
     native = harmonization_errors(*big, size=None)
     at_256 = harmonization_errors(prediction, real, mask)
     assert native.fmse == pytest.approx(136 / 3)
-    # bilinear downscaling by 2 of block-constant images keeps the values away from the mask border
+    # downscaling by 2 of block-constant images keeps the values away from the mask border
     assert at_512.fmse == pytest.approx(at_256.fmse, rel=0.05)
+
+
+def test_resizing_is_the_evaluation_scripts_one():
+    """Images bicubic (or bilinear, DoveNet's default) and the mask as a 1-bit Pillow image: nearest."""
+    from PIL import Image
+
+    from backend.harmonization.metrics import resize_image, resize_mask
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (600, 500, 3), dtype=np.uint8)
+    mask = np.zeros((600, 500), dtype=bool)
+    mask[40:370, 33:321] = True
+    mask[:, 450] = True  # a 1-pixel line: nearest keeps it, bilinear-and-threshold drops it
+    as_script = Image.fromarray(mask.astype(np.uint8) * 255).convert("1").resize((256, 256), Image.BICUBIC)
+    np.testing.assert_array_equal(resize_mask(mask, 256), np.asarray(as_script))
+    for name, method in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
+        expected = np.asarray(Image.fromarray(image).resize((256, 256), method), dtype=np.float64)
+        np.testing.assert_array_equal(resize_image(image, 256, name), expected)
+    soft = np.asarray(Image.fromarray(mask.astype(np.float32)).resize((256, 256), Image.BILINEAR)) >= 0.5
+    assert not np.array_equal(resize_mask(mask, 256), soft)
 
 
 def test_identical_images_cap_psnr():

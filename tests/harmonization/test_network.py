@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from backend.harmonization.network import (
     CONFIGS,
@@ -51,7 +52,6 @@ def test_decoder_keys_and_values_are_routed_by_similarity():
     comp, mask, sim = inputs()
     routed = network.features(comp, mask, sim)
     flat = network.features(comp, mask, torch.ones_like(sim))
-    assert torch.allclose(routed["latent"], network.features(comp, mask, sim)["latent"])
     assert not torch.allclose(routed["decoder1"], flat["decoder1"])
     ablated = SemanticRoutedHarmonizer(NetworkConfig(**{**SMALL.as_dict(), "use_similarity": False}))
     ablated.load_state_dict(network.state_dict())
@@ -66,6 +66,48 @@ def test_channel_attention_scales_keys_and_values():
     zero = attention(x, torch.zeros(1, 1, 8, 8))
     assert torch.allclose(zero, torch.zeros_like(zero), atol=1e-6), "V' = V x S with S = 0 gives no output"
     assert attention(x, torch.ones(1, 1, 8, 8)).allclose(attention(x))
+
+
+def test_channel_attention_is_equations_1_2():
+    """MDTA with K' = K x S, V' = V x S (paper 002 Eq. 1-2), written out here step by step: the C/h x C/h map
+    softmax(q^ k'^T * temperature) over the channels of each head, applied to V', then the 1x1 projection."""
+    torch.manual_seed(1)
+    heads, channels, size = 2, 8, 6
+    attention = ChannelAttention(channels, heads)
+    with torch.no_grad():
+        attention.temperature.copy_(torch.tensor([[[0.7]], [[1.9]]]))
+    x = torch.rand(1, channels, size, size)
+    similarity = torch.rand(1, 1, size, size)
+    q, k, v = attention.qkv_dw(attention.qkv(x)).chunk(3, dim=1)
+    k_routed, v_routed = k * similarity, v * similarity
+    per_head = channels // heads
+    outputs = []
+    for head in range(heads):
+        rows = slice(head * per_head, (head + 1) * per_head)
+        qh = F.normalize(q[0, rows].reshape(per_head, -1), dim=-1)
+        kh = F.normalize(k_routed[0, rows].reshape(per_head, -1), dim=-1)
+        weights = torch.softmax(qh @ kh.T * attention.temperature[head, 0, 0], dim=-1)  # row i: query channel i
+        outputs.append(weights @ v_routed[0, rows].reshape(per_head, -1))
+    expected = attention.project(torch.cat(outputs).reshape(1, channels, size, size))
+    torch.testing.assert_close(attention(x, similarity), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_decoder_blocks_are_routed_and_encoder_blocks_are_not():
+    """Every ISTB of the decoder and refinement stages passes S to its attention; the STBs of the encoder
+    never do (the similarity map reaches the encoder only as an input channel)."""
+    torch.manual_seed(0)
+    network = SemanticRoutedHarmonizer(SMALL)
+    x = torch.rand(1, 2 * SMALL.dim, 16, 16)
+    zeros, ones = torch.zeros(1, 1, 16, 16), torch.ones(1, 1, 16, 16)
+    for stage in (network.decoder1, network.decoder2, network.refinement):
+        for block in stage.blocks:
+            assert block.routed
+            assert not torch.allclose(block(x, zeros), block(x, ones))
+            assert torch.allclose(block(x, zeros), x + block.ffn(block.norm2(x)), atol=1e-6)  # V' = 0: no attention
+    encoder_input = torch.rand(1, SMALL.dim, 16, 16)
+    for block in network.encoder1.blocks:
+        assert not block.routed
+        assert torch.allclose(block(encoder_input, zeros), block(encoder_input, ones))
 
 
 def test_affine_transform_application():

@@ -72,7 +72,7 @@ def eq1_mos(given: pd.DataFrame) -> pd.Series:
 
 
 def test_campaign_rows_follow_the_papers_mos_protocol(store, tmp_path):
-    from backend.iqa.harmonyiqa.data import rows_from_campaign
+    from backend.iqa.harmonyiqa.vlm.data import rows_from_campaign
     from backend.leaderboard import image_mos
 
     name, given = rating_campaign(store, tmp_path / "campaign")
@@ -168,7 +168,7 @@ def empty_hub_cache(monkeypatch, tmp_path):
 
 
 def fake_trained_folder(folder, mode="nr", base="someone/not-cached-vlm"):
-    from backend.iqa.harmonyiqa.vlm_model import FILES, FORMAT
+    from backend.iqa.harmonyiqa.vlm.model import FILES, FORMAT
 
     folder.mkdir(parents=True)
     for name in FILES.values():

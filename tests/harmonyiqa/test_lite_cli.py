@@ -13,7 +13,7 @@ import json
 import pytest
 from PIL import Image
 
-from backend.iqa.harmonyiqa.lite_cli import add_lite_subcommands
+from backend.iqa.harmonyiqa.lite.cli import add_lite_subcommands
 from tests.conftest import sample_photo
 
 NAMES = {"apple.jpg": "chelsea", "baboon.jpg": "coffee", "leuvenA.jpg": "astronaut", "aloeL.jpg": "rocket"}
@@ -39,8 +39,8 @@ def photo_root(tmp_path, monkeypatch, settings_env):
 @pytest.mark.slow  # about 50 s alone, up to 2 min on the shared machine (data with four harmonizers, 2 epochs)
 def test_data_train_eval_round(photo_root, capsys):
     from backend.data.photos import list_photos
-    from backend.iqa.harmonyiqa.lite import load_network
-    from backend.iqa.harmonyiqa.lite_data import read_index
+    from backend.iqa.harmonyiqa.lite.data import read_index
+    from backend.iqa.harmonyiqa.lite.model import load_network
 
     assert {p.path.name: p.split for p in list_photos()} == {
         "apple.jpg": "train", "baboon.jpg": "train", "leuvenA.jpg": "validation", "aloeL.jpg": "test"}

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from backend.data.photos import Photo
-from backend.iqa.harmonyiqa import lite_data
+from backend.iqa.harmonyiqa.lite import data as lite_data
 from tests.conftest import sample_photo
 
 

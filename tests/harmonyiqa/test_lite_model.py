@@ -12,7 +12,7 @@ import pytest
 
 from backend import registry
 from backend.errors import InputError
-from backend.iqa.harmonyiqa.lite_data import interpolate
+from backend.iqa.harmonyiqa.lite.data import interpolate
 from backend.scaling.correlation import srcc
 from backend.weights import ASSETS_DIR
 
@@ -113,7 +113,7 @@ def test_nr_ignores_a_reference_and_uses_the_mask(held_out):
 
 def test_saved_and_reloaded_weights_score_identically(held_out, tmp_path):
     from backend import weights
-    from backend.iqa.harmonyiqa.lite import LiteScorer, load_network
+    from backend.iqa.harmonyiqa.lite.model import LiteScorer, load_network
 
     for name in ("harmonyiqa-lite-nr", "harmonyiqa-lite-fr"):
         shipped = registry.create(name)
@@ -129,7 +129,7 @@ def test_saved_and_reloaded_weights_score_identically(held_out, tmp_path):
 
 def test_weights_of_the_other_mode_are_refused():
     from backend.errors import ModelUnavailableError
-    from backend.iqa.harmonyiqa.lite import LiteScorer
+    from backend.iqa.harmonyiqa.lite.model import LiteScorer
     from backend.iqa.harmonyiqa.registration import FR_WEIGHTS
 
     with pytest.raises(ModelUnavailableError, match="FR model"):
@@ -144,8 +144,8 @@ def test_context_statistics_expose_a_recoloured_foreground(photo_name):
     and leaves a seam (gradient on its boundary band above the gradient outside it) than the untouched photo."""
     import torch
 
-    from backend.iqa.harmonyiqa.lite import lab_of, resize_rgb
-    from backend.iqa.harmonyiqa.lite_network import CONTEXT_FEATURES, context_statistics
+    from backend.iqa.harmonyiqa.lite.model import lab_of, resize_rgb
+    from backend.iqa.harmonyiqa.lite.network import CONTEXT_FEATURES, context_statistics
     from tests.conftest import sample_photo
 
     photo = resize_rgb(sample_photo(photo_name), 128)
@@ -166,7 +166,7 @@ def test_context_statistics_expose_a_recoloured_foreground(photo_name):
 def test_attention_loss_rewards_the_true_foreground_and_skips_unchanged_rows():
     import torch
 
-    from backend.iqa.harmonyiqa.lite_train import attention_loss
+    from backend.iqa.harmonyiqa.lite.train import attention_loss
 
     masks = np.zeros((2, 32, 32), np.float32)
     masks[:, 8:20, 4:16] = 1.0
@@ -185,7 +185,7 @@ def test_weights_of_the_layout_without_context_load_and_score(held_out, tmp_path
     from safetensors.torch import load_file, save_file
 
     from backend import weights
-    from backend.iqa.harmonyiqa.lite import LiteScorer, load_network
+    from backend.iqa.harmonyiqa.lite.model import LiteScorer, load_network
     from backend.iqa.harmonyiqa.registration import FR_WEIGHTS
 
     shipped = ASSETS_DIR / FR_WEIGHTS
@@ -204,7 +204,7 @@ def test_weights_of_the_layout_without_context_load_and_score(held_out, tmp_path
 def test_nr_with_the_mask_scores_a_stronger_recolouring_lower(photo_name):
     """Measured with the shipped NR weights: each step (untouched, half, full recolouring of a rectangle)
     lowers the score by 5.4 to 40 points; asserted: by at least 2."""
-    from backend.iqa.harmonyiqa.lite import resize_rgb
+    from backend.iqa.harmonyiqa.lite.model import resize_rgb
     from tests.conftest import sample_photo
 
     model = registry.create("harmonyiqa-lite-nr")

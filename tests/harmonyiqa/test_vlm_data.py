@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from backend.errors import InputError
-from backend.iqa.harmonyiqa.data import read_rows, read_subset_map, split_rows, subset_for
+from backend.iqa.harmonyiqa.vlm.data import read_rows, read_subset_map, split_rows, subset_for
 from tests.harmonyiqa.conftest import harmonization_set
 
 

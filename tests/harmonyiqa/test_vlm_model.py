@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backend.errors import InputError
-from backend.iqa.harmonyiqa.vlm_model import (
+from backend.iqa.harmonyiqa.vlm.model import (
     ANSWER_PREFIX,
     HarmonyIQAVLM,
     answer_sentence,

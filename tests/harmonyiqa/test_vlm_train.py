@@ -11,9 +11,9 @@ import pytest
 from backend import registry
 from backend.errors import InputError, ModelUnavailableError
 from backend.images import load_image
-from backend.iqa.harmonyiqa.data import read_rows
-from backend.iqa.harmonyiqa.train import agreement, train_vlm
-from backend.iqa.harmonyiqa.vlm_model import FILES, HarmonyIQAVLM
+from backend.iqa.harmonyiqa.vlm.data import read_rows
+from backend.iqa.harmonyiqa.vlm.model import FILES, HarmonyIQAVLM
+from backend.iqa.harmonyiqa.vlm.train import agreement, train_vlm
 from tests.harmonyiqa.conftest import harmonization_set
 
 EPOCHS = 4

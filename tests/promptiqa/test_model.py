@@ -56,6 +56,29 @@ def test_isp_feature_is_image_token_plus_expanded_score(network):
     assert requirement.shape == (2, 5, 128) and out.shape == (4,) and bool(((out >= 0) & (out <= 1)).all())
 
 
+def test_regression_reads_the_image_token_and_isp_tokens_are_averaged(network):
+    """Sec. 3.2 E: R takes the FIRST token of F_IPF (the image's), not the last or the mean; Sec. 3.2 C: the
+    prompt encoder's two output tokens of an ISP are averaged before the projection."""
+    torch.manual_seed(2)
+    image_features, requirement = torch.rand(3, 128), torch.rand(1, 4, 128)
+    with torch.no_grad():
+        out = network.score(image_features, requirement)
+        tokens = torch.cat([image_features.unsqueeze(1), requirement.expand(3, -1, -1)], dim=1)
+        fused = network.fusion_norm(network.image_prompt_fusion(tokens))
+        first, last, mean = (network.regression(t).squeeze(-1) for t in (fused[:, 0], fused[:, -1], fused.mean(dim=1)))
+    torch.testing.assert_close(out, first)
+    assert not torch.allclose(out, last, atol=1e-4) and not torch.allclose(out, mean, atol=1e-4)
+    features, scores = torch.rand(1, 3, 128), torch.rand(1, 3)
+    with torch.no_grad():
+        pairs = torch.stack([features, scores.unsqueeze(-1).expand_as(features)], dim=-2).reshape(-1, 2, 128)
+        encoded = network.prompt_encoder(pairs)
+        averaged = network.prompt_projection(encoded.mean(dim=1)).reshape(1, 3, 128)
+        first_only = network.prompt_projection(encoded[:, 0]).reshape(1, 3, 128)
+        prompt = network.encode_prompt(features, scores)
+    torch.testing.assert_close(prompt, averaged)
+    assert not torch.allclose(prompt, first_only, atol=1e-4)
+
+
 def test_random_scaling_and_flipping_follow_eq4():
     scores = np.array([0.2, 0.4, 0.5, 0.3])
     np.testing.assert_allclose(random_scaling(scores), scores / 0.5)

@@ -88,6 +88,28 @@ def test_equation_1_against_hand_computed_values():
     assert result.table.mos.dtype == np.float64
 
 
+def test_outlier_ratings_of_kept_subjects_are_removed_before_z_scores():
+    """BT.500 removes a kept subject's outlier ratings too (Eq. 1 uses "the remaining valid ratings"):
+    recomputed here by hand from the screening flags, and different from keeping those ratings."""
+    ratings, _ = planted_panel(seed=3)
+    matrix = mos.ratings_matrix(ratings)
+    screening = mos.screen_subjects(matrix)
+    kept = ~matrix.index.isin(list(screening.rejected))
+    flagged_kept = screening.outliers.loc[kept]
+    assert flagged_kept.to_numpy().sum() > 0, "the panel must have kept subjects with outlier ratings"
+
+    def eq1(values: pd.DataFrame) -> pd.Series:
+        z = values.sub(values.mean(axis=1), axis=0).div(values.std(axis=1, ddof=1), axis=0)
+        return 100 * (z.mean(axis=0) + 3) / 6
+
+    expected = eq1(matrix.loc[kept].where(~flagged_kept))
+    keeping_outliers = eq1(matrix.loc[kept])
+    result = mos.compute_mos(ratings).table.set_index("item")["mos"]
+    np.testing.assert_allclose(result.loc[expected.index], expected, rtol=1e-12)
+    assert np.abs(keeping_outliers - expected).max() > 0.1
+    assert mos.compute_mos(ratings).n_outlier_ratings == int(flagged_kept.to_numpy().sum())
+
+
 def test_nan_scores_dropped_and_constant_subject_excluded():
     ratings = pd.DataFrame({
         "annotator": ["A", "A", "A", "B", "B", "B", "C", "C"],

@@ -4,9 +4,9 @@ Two families share this package:
 
 * the VLM model -- any transformers image-text-to-text model with peft LoRA on the vision tower and the
   LLM, a trainable projector and a 2-layer MLP score decoder, trained in two stages
-  (``vlm_model``, ``train``, ``data``, ``vlm_folder``, ``cli``);
+  (subpackage ``vlm``);
 * HarmonyIQA-lite -- a small network trained here on synthesised composites, the offline default
-  (``lite``, ``lite_network``, ``lite_data``, ``lite_train``, ``lite_cli``).
+  (subpackage ``lite``).
 
-``registration`` registers both.
+``registration`` registers both; ``cli`` is the ``harmonyiqa`` command of both.
 """

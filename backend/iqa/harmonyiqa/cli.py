@@ -11,7 +11,7 @@
         :func:`backend.scoring.score_images`.
 
 The HarmonyIQA-lite actions (``lite-data``, ``lite-train``, ``lite-eval``) are added by
-:mod:`backend.iqa.harmonyiqa.lite_cli`.
+:mod:`backend.iqa.harmonyiqa.lite.cli`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _command_line() -> str:
 
 def resolve_base(base: str, revision: str | None) -> tuple[str, str | None]:
     """The base model and the revision to pin: local folders need none; other hub models must name one."""
-    from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE, DEFAULT_REVISION
+    from backend.iqa.harmonyiqa.vlm.model import DEFAULT_BASE, DEFAULT_REVISION
 
 
     if Path(base).is_dir():
@@ -50,10 +50,10 @@ def resolve_base(base: str, revision: str | None) -> tuple[str, str | None]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from backend.iqa.harmonyiqa.data import read_rows, read_subset_map, rows_from_campaign
-    from backend.iqa.harmonyiqa.train import train_vlm
-    from backend.iqa.harmonyiqa.vlm_folder import default_folder
-    from backend.iqa.harmonyiqa.vlm_model import LoraSettings
+    from backend.iqa.harmonyiqa.vlm.data import read_rows, read_subset_map, rows_from_campaign
+    from backend.iqa.harmonyiqa.vlm.folder import default_folder
+    from backend.iqa.harmonyiqa.vlm.model import LoraSettings
+    from backend.iqa.harmonyiqa.vlm.train import train_vlm
 
     base, revision = resolve_base(args.base, args.revision)
     subset_map = read_subset_map(args.subset_map)
@@ -88,8 +88,8 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def add_parsers(subparsers) -> None:
-    from backend.iqa.harmonyiqa.lite_cli import add_lite_subcommands
-    from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE
+    from backend.iqa.harmonyiqa.lite.cli import add_lite_subcommands
+    from backend.iqa.harmonyiqa.vlm.model import DEFAULT_BASE
 
     group = subparsers.add_parser("harmonyiqa", help="HarmonyIQA (paper 000): train the VLM scorer, score images")
     actions = group.add_subparsers(dest="harmonyiqa_action", metavar="ACTION")

@@ -1,12 +1,12 @@
 """Registry cards of HarmonyIQA (paper 000): the offline lite models and the paper's VLM.
 
 * ``harmonyiqa-lite-nr`` / ``harmonyiqa-lite-fr``: small CNNs trained here on synthetic composites
-  (``lite_data``, ``lite_train``) and shipped in ``assets/harmonyiqa/`` with JSON cards. Neither needs a
+  (``lite.data``, ``lite.train``) and shipped in ``assets/harmonyiqa/`` with JSON cards. Neither needs a
   mask (campaign items carry none, and the leaderboard's models-vs-people comparison takes only mask-free
   models), but both use it when given. Not the paper's VLM.
 * ``harmonyiqa-vlm-nr`` / ``harmonyiqa-vlm-fr`` (Sec. III): a LoRA-tuned VLM + score decoder trained here
   from ratings (``harmonyiqa train``); ``harmonyiqa-vlm-nr:FOLDER`` names a trained folder
-  (:mod:`backend.iqa.harmonyiqa.vlm_folder` says where they are looked for and when they are ready).
+  (:mod:`backend.iqa.harmonyiqa.vlm.folder` says where they are looked for and when they are ready).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import partial
 
 from backend import settings
 from backend.errors import ModelUnavailableError
-from backend.iqa.harmonyiqa.vlm_folder import BASE_WEIGHTS, adapter_folder, folder_status
-from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE_SIZE
+from backend.iqa.harmonyiqa.vlm.folder import BASE_WEIGHTS, adapter_folder, folder_status
+from backend.iqa.harmonyiqa.vlm.model import DEFAULT_BASE_SIZE
 from backend.registry import ModelCard, register
 from backend.weights import ASSETS_DIR
 
@@ -44,7 +44,7 @@ CARDS = {card.name: (card, weights) for card, weights in ((lite_card("nr", NR_WE
 
 
 def build_lite(card: ModelCard, default_weights: str, weights: str | None = None, threads: int | None = None):
-    from backend.iqa.harmonyiqa.lite import LiteScorer
+    from backend.iqa.harmonyiqa.lite.model import LiteScorer
 
     return LiteScorer(card, weights or ASSETS_DIR / default_weights, threads=threads)
 
@@ -62,7 +62,7 @@ def vlm_card(mode: str) -> ModelCard:
 
 
 def build_vlm(card: ModelCard, mode: str, adapter: str | None = None, device: str | None = None):
-    from backend.iqa.harmonyiqa.vlm_model import HarmonyIQAVLM
+    from backend.iqa.harmonyiqa.vlm.model import HarmonyIQAVLM
 
     status = folder_status(mode, adapter)
     if status.state == "unavailable":

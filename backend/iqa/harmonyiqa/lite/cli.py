@@ -4,7 +4,7 @@
     python -m backend harmonyiqa lite-train --mode nr|fr [--data data/harmonyiqa-lite] [--out FILE] [--minutes 15] ...
     python -m backend harmonyiqa lite-eval [--model harmonyiqa-lite-nr | --weights FILE] [--data DIR] [--split test]
 
-``lite-data`` builds the synthetic scored set (``lite_data``), ``lite-train`` trains one model and writes
+``lite-data`` builds the synthetic scored set (``lite.data``), ``lite-train`` trains one model and writes
 its safetensors + JSON card (default: the shipped file in assets/harmonyiqa/), ``lite-eval`` prints
 SRCC/KRCC/PLCC against the true error (with and without the mask) as JSON. Heavy imports happen in the
 handlers.
@@ -27,7 +27,7 @@ def _command_line() -> str:
 def _data(args: argparse.Namespace) -> int:
     import torch
 
-    from backend.iqa.harmonyiqa.lite_data import build_dataset
+    from backend.iqa.harmonyiqa.lite.data import build_dataset
 
 
     torch.set_num_threads(args.threads)
@@ -38,7 +38,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from backend.iqa.harmonyiqa.lite_train import train
+    from backend.iqa.harmonyiqa.lite.train import train
     from backend.iqa.harmonyiqa.registration import FR_WEIGHTS, NR_WEIGHTS
     from backend.weights import ASSETS_DIR
 
@@ -54,7 +54,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from backend.iqa.harmonyiqa.lite_train import evaluate
+    from backend.iqa.harmonyiqa.lite.train import evaluate
     from backend.iqa.harmonyiqa.registration import CARDS
     from backend.weights import ASSETS_DIR
 
@@ -72,7 +72,7 @@ def record_in_card(weights: str, report: dict, card, command: str) -> None:
 
     from backend import weights as weights_files
     from backend.data.photos import skimage_photos
-    from backend.iqa.harmonyiqa.lite import LiteScorer
+    from backend.iqa.harmonyiqa.lite.model import LiteScorer
     from backend.timing import best_seconds
 
 

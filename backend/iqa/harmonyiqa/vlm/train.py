@@ -6,7 +6,7 @@
   LLM, and the projector.
 * Stage 2 ("refine ... a more accurate quality score"): MSE between the score decoder's output on the
   hidden state of the token just before the score and the normalised MOS ``m`` in [0, 1]
-  (:mod:`backend.iqa.harmonyiqa.vlm_model`). The paper does not say whether the adapters keep training
+  (:mod:`backend.iqa.harmonyiqa.vlm.model`). The paper does not say whether the adapters keep training
   in stage 2; by default (``stage2_tune="all"``) the decoder (at ``stage2_learning_rate``), the adapters
   and the projector (still at the stage-1 ``learning_rate``) all train, since the stage is described as
   refining HarmonyIQA as a whole; ``stage2_tune="decoder"`` trains the decoder alone on the frozen
@@ -37,8 +37,8 @@ import pandas as pd
 
 from backend.errors import InputError
 from backend.images import load_image
-from backend.iqa.harmonyiqa.data import split_rows
-from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE, DEFAULT_REVISION, HarmonyIQAVLM, LoraSettings
+from backend.iqa.harmonyiqa.vlm.data import split_rows
+from backend.iqa.harmonyiqa.vlm.model import DEFAULT_BASE, DEFAULT_REVISION, HarmonyIQAVLM, LoraSettings
 from backend.scaling.correlation import correlations, krcc, plcc, srcc
 
 STAGE2_TUNING = ("all", "decoder")
@@ -115,7 +115,7 @@ def train_vlm(rows: pd.DataFrame, out_dir: str | Path, mode: str = "nr", base: s
               device: str | None = None, threads: int | None = None, trust_remote_code: bool = False,
               processor_options: dict | None = None, data_source: dict | None = None, command: str = "",
               log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> TrainingResult:
-    """Train both stages on ``rows`` (see :mod:`backend.iqa.harmonyiqa.data`), save to ``out_dir``."""
+    """Train both stages on ``rows`` (see :mod:`backend.iqa.harmonyiqa.vlm.data`), save to ``out_dir``."""
     import torch
     from tqdm import tqdm
 

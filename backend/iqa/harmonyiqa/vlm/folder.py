@@ -23,7 +23,7 @@ from pathlib import Path
 
 from backend import settings
 from backend.errors import ModelUnavailableError
-from backend.iqa.harmonyiqa.vlm_model import DEFAULT_BASE, DEFAULT_BASE_SIZE, DEFAULT_REVISION, read_config
+from backend.iqa.harmonyiqa.vlm.model import DEFAULT_BASE, DEFAULT_BASE_SIZE, DEFAULT_REVISION, read_config
 from backend.weights import HubWeights, Status, hub_status
 
 BASE_ENV = "HARMONYLAB_HARMONYIQA_BASE"

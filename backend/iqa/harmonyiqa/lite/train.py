@@ -1,6 +1,6 @@
-"""Training and evaluation of HarmonyIQA-lite (paper 000 issue item 3) on a ``lite_data`` index.
+"""Training and evaluation of HarmonyIQA-lite (paper 000 issue item 3) on a ``lite.data`` index.
 
-Regression of the MOS-like score (``lite_data.mos_from_fmse``) with the mean squared error on score/100,
+Regression of the MOS-like score (``lite.data.mos_from_fmse``) with the mean squared error on score/100,
 AdamW and a cosine learning rate, on CPU. Optionally (``rank_weight`` > 0, used for the NR model) batches
 hold whole composites and a pairwise logistic ranking loss between versions of the same composite is added.
 Optionally (``attention_weight`` > 0) the attention map -- the model's own foreground estimate, used when no
@@ -30,7 +30,8 @@ from backend import weights
 from backend.errors import InputError
 from backend.harmonization.metrics import RATIO_BUCKETS, ratio_bucket
 from backend.images import load_image, load_mask
-from backend.iqa.harmonyiqa.lite import (
+from backend.iqa.harmonyiqa.lite.data import read_index
+from backend.iqa.harmonyiqa.lite.model import (
     INPUT_SIZE,
     batch_tensors,
     load_network,
@@ -38,8 +39,7 @@ from backend.iqa.harmonyiqa.lite import (
     resize_mask,
     resize_rgb,
 )
-from backend.iqa.harmonyiqa.lite_data import read_index
-from backend.iqa.harmonyiqa.lite_network import LiteConfig
+from backend.iqa.harmonyiqa.lite.network import LiteConfig
 from backend.scaling.correlation import correlations, srcc
 
 ATTENTION_MIN_FMSE = 10.0
@@ -170,7 +170,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
     import torch
     from tqdm import tqdm
 
-    from backend.iqa.harmonyiqa.lite_network import LiteHarmonyNet
+    from backend.iqa.harmonyiqa.lite.network import LiteHarmonyNet
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -236,7 +236,7 @@ def train(index: str | Path, out: str | Path, full_reference: bool, epochs: int 
         "parameters": parameter_count(network),
         "data": {"index": str(index), "train_images": int(len(train_data.mos)),
                  "validation_images": int(len(val_data.mos)),
-                 "built_by": "python -m backend harmonyiqa lite-data (backend/iqa/harmonyiqa/lite_data.py)",
+                 "built_by": "python -m backend harmonyiqa lite-data (backend/iqa/harmonyiqa/lite/data.py)",
                  "target": "MOS-like 0-100 = lite_data.mos_from_fmse(iHarmony4 fMSE against the ground truth)"},
         "training": {"epochs_run": len(history), "selected_epoch": best[1], "batch": batch, "lr": learning_rate,
                      "weight_decay": weight_decay, "mask_dropout": mask_dropout, "rank_weight": rank_weight,

@@ -3,7 +3,7 @@
 Not the paper's model: paper 000 (Sec. III) tunes a large multimodal model with LoRA and a score decoder
 on human ratings (``backend.iqa.harmonyiqa`` VLM path). The lite model keeps the task -- "how good does
 this harmonized image look, with or without the reference" -- and is trained here on CPU on synthetic
-composites scored by their true iHarmony4 error (``lite_data.py``), so every tab has an offline default.
+composites scored by their true iHarmony4 error (``lite.data``), so every tab has an offline default.
 
 What the network sees (all at ``INPUT_SIZE`` x ``INPUT_SIZE``, area-resized):
 
@@ -13,12 +13,12 @@ What the network sees (all at ``INPUT_SIZE`` x ``INPUT_SIZE``, area-resized):
   mask (campaign items carry none): then a learned attention map stands in for the foreground;
 * FR mode also: the reference in CIELAB and the per-pixel difference image - reference.
 
-The network (``lite_network``: a small CNN backbone, foreground/background pooling by the mask or a learned
+The network (``lite.network``: a small CNN backbone, foreground/background pooling by the mask or a learned
 attention map, explicit colour and context statistics, an MLP) maps this to a MOS-like score in 0..100
-(higher is better; ``lite_data`` ``mos_from_fmse`` defines the scale it was trained on).
+(higher is better; ``lite.data`` ``mos_from_fmse`` defines the scale it was trained on).
 
 Weights: one safetensors file per mode (``LiteConfig`` in the metadata) with a JSON card beside it, written
-and read by :mod:`backend.weights`. This module stays light to import (torch and ``lite_network`` load
+and read by :mod:`backend.weights`. This module stays light to import (torch and ``lite.network`` load
 inside the calls).
 """
 
@@ -95,7 +95,7 @@ def batch_tensors(images: np.ndarray, masks: np.ndarray, has_mask: np.ndarray, r
 
 def load_network(path: str | Path):
     """``(LiteHarmonyNet in eval mode, card)`` from weights written by :func:`backend.weights.save`."""
-    from backend.iqa.harmonyiqa.lite_network import LiteHarmonyNet
+    from backend.iqa.harmonyiqa.lite.network import LiteHarmonyNet
 
     return weights_files.load(path, LiteHarmonyNet, what=WHAT, train_hint=TRAIN_COMMAND)
 

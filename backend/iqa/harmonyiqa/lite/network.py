@@ -8,7 +8,7 @@ Head (global context pooling): with the foreground weight ``w`` (the given mask,
 CNN features are pooled inside and outside the foreground and globally (max); alongside, the CIELAB mean and
 standard deviation inside and outside ``w`` (the colour-consistency cue of Reinhard-style harmonization).
 With ``LiteConfig.context`` (the NR model) the attention map is computed at 1/4 resolution (stage-2
-features plus the upsampled last-stage map; training can supervise it with the true mask, ``lite_train``)
+features plus the upsampled last-stage map; training can supervise it with the true mask, ``lite.train``)
 and the head also gets :func:`context_statistics` -- the foreground against a thin ring of background just
 around it (CIELAB mean difference, log std ratio) and the seam its boundary leaves (log ratio of the CIELAB
 gradient on the boundary band to that inside and outside) -- with the colour statistics above standardised
@@ -17,7 +17,7 @@ these explicit mismatch cues are what an image shows of its harmonization error;
 next to nothing (validation SRCC about 0.2, test 0.01).
 FR mode adds three pooled difference statistics: ln of the mean squared RGB difference over the image, over
 ``w``, and ln of the fraction of pixels that differ (their ratio approximates the foreground error when no
-mask is given). An MLP maps all of this to a MOS-like score in 0..100 (higher is better; ``lite_data``
+mask is given). An MLP maps all of this to a MOS-like score in 0..100 (higher is better; ``lite.data``
 ``mos_from_fmse`` defines the scale it was trained on).
 
 ``LiteConfig`` is a frozen :class:`backend.weights.Config`; :func:`backend.weights.save` writes it into the
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from backend.iqa.harmonyiqa.lite import INPUT_SIZE
+from backend.iqa.harmonyiqa.lite.model import INPUT_SIZE
 from backend.weights import Config
 
 DIFF_THRESHOLD = 4.0 / 255.0  # an RGB difference below this (per channel, rms) counts as unchanged
