@@ -12,9 +12,12 @@ import gc
 import sys
 import threading
 
+from starlette.middleware import Middleware
+
 from backend import settings
 from ui import rest
 from ui.app import build_app
+from ui.gradio_http import GradioGuard
 
 try:
     config = settings.load()
@@ -34,9 +37,12 @@ def warm_up_imports() -> None:
 
 if __name__ == "__main__":
     demo.queue(default_concurrency_limit=config.concurrency)
-    # app_kwargs routes: the plain JSON annotation API (ui/rest.py) on the same server and port
+    # app_kwargs: the plain JSON annotation API (ui/rest.py) on the same server and port, and the guard of the
+    # Annotate tab's Gradio endpoints (ui/gradio_http.py: input bounds, 4xx statuses for user errors)
     demo.launch(server_name=config.server_name, server_port=config.server_port, max_file_size=config.max_upload,
-                show_error=True, prevent_thread_lock=True, app_kwargs={"routes": rest.routes()})
+                show_error=True, prevent_thread_lock=True,
+                app_kwargs={"routes": rest.routes(), "middleware": [
+                    Middleware(GradioGuard, api_names={index: fn.api_name for index, fn in demo.fns.items()})]})
     # Import the scoring libraries in the background once the page is served, so the first score is quick;
     # models themselves are still built lazily, on first use.
     threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()

@@ -15,3 +15,30 @@ class InputError(HarmonyLabError, ValueError):
 
 class ModelUnavailableError(HarmonyLabError, RuntimeError):
     """A registered model cannot be built here (weights missing, dependency absent, ...)."""
+
+
+class IdentityError(InputError):
+    """The request names no annotator identity this server issued (a made-up, altered or missing id)."""
+
+
+class RateLimitedError(InputError):
+    """Too many requests in a short time; ``retry_after`` is the whole number of seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``value`` as it may appear inside an error sentence: a short ``repr`` with control characters and
+    lone surrogates escaped (so the sentence encodes as UTF-8 and JSON), long values cut, and numbers too
+    long to print (Python refuses ints over 4300 digits) described instead."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a number too large to accept"
+    try:
+        text = repr(value)
+    except ValueError:  # an object whose repr refuses (e.g. a numpy integer too large to print)
+        return f"a {type(value).__name__} value"
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text.encode("ascii", "backslashreplace").decode("ascii")

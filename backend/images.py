@@ -6,7 +6,9 @@ arrays of shape HxWx3, masks become ``bool`` arrays of shape HxW. Anything that 
 
 Accepted sources: a path (``str`` / ``pathlib.Path``), ``bytes``, a file-like object, a ``PIL.Image``, a
 numpy array, a Gradio file dict (``{"path": ...}``) and Gradio's ``ImageEditor`` value
-(``{"background", "layers", "composite"}``).
+(``{"background", "layers", "composite"}``, whose parts are any of these; the page's inputs hand them over
+undecoded, see ``ui/inputs.py``). An editor background with transparency is composited over white, as the
+editor shows it.
 
 Conversions
 - EXIF orientation is applied (``PIL.ImageOps.exif_transpose``).
@@ -23,31 +25,60 @@ full range -- 128 of 255 for 8-bit masks, 32768 of 65535 for 16-bit, 0.5 for flo
 only values are 0 and 1 (a "0/1 mask" saved as 8-bit) is read as such. For a mask file with transparency,
 the alpha channel is the mask; otherwise its luminance is. ``bool`` arrays are taken as they are.
 
-Limits: ``HARMONYLAB_MAX_PIXELS`` (default 40 000 000) caps width x height; it is checked from the header,
-before any pixel is decoded, so decompression bombs are refused without being expanded.
+Limits (the one image gate of every entry point: Gradio inputs, the REST API, the CLI, the store)
+- ``HARMONYLAB_MAX_PIXELS`` (default 40 000 000) caps width x height; it is checked from the header, before
+  any pixel is decoded, so decompression bombs are refused without being expanded. Pillow's own guard is set
+  to the same limit for the whole process (:func:`apply_pillow_limits`): ``Image.open`` anywhere in the
+  process raises ``DecompressionBombError`` above it (Pillow raises at twice ``MAX_IMAGE_PIXELS`` and only
+  warns between one and two times it, so ``MAX_IMAGE_PIXELS`` is half the limit and the warning is muted).
+- Only the formats of :data:`FORMATS` are parsed (no EPS, PSD, ICNS, ... parsers reachable from an upload).
+- PNG text chunks: at most :data:`MAX_TEXT_CHUNK` bytes each once decompressed and :data:`MAX_TEXT_MEMORY`
+  in all; a larger one is refused with a sentence (Pillow's ``ValueError`` never escapes).
+- Truncated files are refused (``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off), as is any file a decoder
+  fails on, with a sentence naming the file by its name only (never a server path).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from backend import settings
 from backend.errors import InputError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 MASK_THRESHOLD_FRACTION = 0.5
+FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")  # the JPEG opener also gives multi-frame (MPO) photos
 SUPPORTED_FORMATS_SENTENCE = "PNG, JPEG, WebP, TIFF, BMP or GIF"
+MAX_TEXT_CHUNK = 1_000_000  # decompressed bytes of one PNG text (or ICC) chunk
+MAX_TEXT_MEMORY = 8_000_000  # text bytes of one PNG in all
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 
-# Our own limit is enforced on the header; keep Pillow's bomb guard as a second line of defence.
-Image.MAX_IMAGE_PIXELS = None
+
+def apply_pillow_limits(limit: int | None = None) -> None:
+    """Set Pillow's process-wide guards to our limits (module docstring): any ``Image.open`` in the process
+    (Gradio's included) raises ``DecompressionBombError`` above ``limit`` pixels (default: the setting)."""
+    limit = max_pixels() if limit is None else int(limit)
+    threshold = limit // 2 if limit % 2 == 0 else limit / 2  # Pillow raises above 2 x MAX_IMAGE_PIXELS
+    if Image.MAX_IMAGE_PIXELS != threshold:
+        Image.MAX_IMAGE_PIXELS = threshold
+    PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_CHUNK
+    PngImagePlugin.MAX_TEXT_MEMORY = MAX_TEXT_MEMORY
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+Image.init()  # register every plugin, so that ``formats=FORMATS`` finds them all (WebP is not preloaded)
+# Pillow warns from half our limit up (see apply_pillow_limits); only its error and our own check count.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+apply_pillow_limits(DEFAULT_MAX_PIXELS)  # until the settings are read (every decode re-applies them)
 
 
 def max_pixels() -> int:
@@ -55,15 +86,19 @@ def max_pixels() -> int:
     return settings.current().max_pixels
 
 
+def _too_large(name: str, pixels: int, limit: int, size: str = "") -> InputError:
+    return InputError(
+        f"The {name} is {size}{pixels / 1e6:.1f} MP, above the limit of {limit / 1e6:.0f} MP; downscale it "
+        "first (or raise HARMONYLAB_MAX_PIXELS)."
+    )
+
+
 def _check_size(width: int, height: int, name: str, limit: int | None) -> None:
     if width <= 0 or height <= 0:
         raise InputError(f"The {name} is empty ({width}x{height} pixels); upload an image with content.")
     limit = max_pixels() if limit is None else limit
     if width * height > limit:
-        raise InputError(
-            f"The {name} is {width}x{height} = {width * height / 1e6:.1f} MP, above the limit of "
-            f"{limit / 1e6:.0f} MP; downscale it first (or raise HARMONYLAB_MAX_PIXELS)."
-        )
+        raise _too_large(name, width * height, limit, f"{width}x{height} = ")
 
 
 # --------------------------------------------------------------------------------------------- opening
@@ -75,6 +110,17 @@ def _describe(source: Any) -> str:
     return "the upload"
 
 
+def _text_chunk_error(error: BaseException) -> bool:
+    return isinstance(error, ValueError) and "MAX_TEXT" in str(error)
+
+
+def _metadata_refused(name: str) -> InputError:
+    return InputError(
+        f"The {name} carries more text metadata than accepted ({MAX_TEXT_CHUNK // 1_000_000} MB per PNG text "
+        f"chunk, {MAX_TEXT_MEMORY // 1_000_000} MB in all); save it again without the metadata."
+    )
+
+
 def _open_pil(source: Any, name: str) -> Image.Image:
     """Open ``source`` lazily with Pillow (header only); raise InputError for anything unreadable."""
     if isinstance(source, Mapping) and "path" in source:  # Gradio FileData dict
@@ -84,9 +130,9 @@ def _open_pil(source: Any, name: str) -> Image.Image:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
-            raise InputError(f"The {name} file '{path}' does not exist; check the path.")
+            raise InputError(f"The {name} file '{path.name}' does not exist; check the path.")
         if path.is_dir():
-            raise InputError(f"'{path}' is a folder, not an image file; give an image file.")
+            raise InputError(f"'{path.name}' is a folder, not an image file; give an image file.")
         if path.stat().st_size == 0:
             raise InputError(f"The {name} file '{path.name}' is empty (0 bytes); upload the image again.")
         opener: Any = path
@@ -101,20 +147,27 @@ def _open_pil(source: Any, name: str) -> Image.Image:
             f"The {name} has an unsupported type ({type(source).__name__}); give an image file, bytes, "
             "a PIL image or a numpy array."
         )
+    limit = max_pixels()
+    apply_pillow_limits(limit)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(opener)
+        return Image.open(opener, formats=FORMATS)
     except UnidentifiedImageError as error:
         raise InputError(
             f"{_describe(source).capitalize()} is not an image Pillow can read; upload a "
             f"{SUPPORTED_FORMATS_SENTENCE} file."
         ) from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:
+        found = _BOMB_PIXELS.search(str(error))
+        if found:
+            raise _too_large(name, int(found.group(1)), limit) from error
         raise InputError(f"The {name} declares an enormous size and was refused as a decompression bomb.") from error
-    except OSError as error:
-        raise InputError(f"The {name} could not be read ({error}); upload a {SUPPORTED_FORMATS_SENTENCE} file.") from error
-    return image
+    except MemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever a parser raises on a malformed header is one sentence
+        if _text_chunk_error(error):
+            raise _metadata_refused(name) from error
+        raise InputError(f"The {name} could not be read (a damaged {SUPPORTED_FORMATS_SENTENCE} file?); "
+                         "upload it again.") from error
 
 
 def _decode(image: Image.Image, name: str, limit: int | None) -> Image.Image:
@@ -123,8 +176,14 @@ def _decode(image: Image.Image, name: str, limit: int | None) -> Image.Image:
     try:
         image.load()
         return ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise InputError(f"The {name} file is truncated or corrupt ({error}); upload it again.") from error
+    except Image.DecompressionBombError as error:
+        raise InputError(f"The {name} declares an enormous size and was refused as a decompression bomb.") from error
+    except MemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - OSError (truncated), ValueError, SyntaxError, struct.error, ...
+        if _text_chunk_error(error):
+            raise _metadata_refused(name) from error
+        raise InputError(f"The {name} file is truncated or corrupt; upload it again.") from error
 
 
 # ------------------------------------------------------------------------------------- array conversion
@@ -190,6 +249,15 @@ def _alpha_of(image: Image.Image) -> np.ndarray | None:
     return None
 
 
+def _flatten_on_white(image: Image.Image) -> Image.Image:
+    """An image with transparency composited over white (the editor canvas stores RGB 0 under alpha 0, so
+    dropping the alpha would turn transparent areas black); other images unchanged."""
+    if "A" not in image.getbands() and "transparency" not in image.info:
+        return image
+    rgba = image.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+
+
 def _pil_from_source(source: Any, name: str, limit: int | None) -> Image.Image:
     if isinstance(source, Image.Image):
         return _decode(source, name, limit)
@@ -217,7 +285,9 @@ def load_image(source: Any, *, name: str = "image", limit: int | None = None) ->
             background = source.get("composite")
         if background is None:
             raise InputError(f"No {name} was given; upload an image into the editor first.")
-        return load_image(background, name=name, limit=limit)
+        if isinstance(background, np.ndarray):
+            return load_image(background, name=name, limit=limit)
+        return _pil_to_rgb(_flatten_on_white(_pil_from_source(background, name, limit)), name)
     if isinstance(source, np.ndarray):
         return _array_to_rgb(source, name, limit)
     return _pil_to_rgb(_pil_from_source(source, name, limit), name)

@@ -30,16 +30,35 @@ from scipy import stats
 
 from backend import registry
 from backend.campaign_scores import campaign_scores, judgments
-from backend.errors import InputError
+from backend.errors import InputError, shown
 from backend.images import load_image
 from backend.scaling.correlation import bootstrap_correlations
 from backend.scaling.pairwise import scale_votes
 from backend.store import quality
+from backend.store.annotators import pseudonym
 from backend.store.campaigns import get_campaign
 from backend.store.db import default_database
 from backend.store.export import answers_table
 
 PAIRWISE_MODELS = ("bt", "thurstone")
+MAX_BOOTSTRAP_ROUNDS = 10_000
+
+
+def bootstrap_rounds(value: object) -> int:
+    """The number of bootstrap rounds asked for: a whole number from 0 to ``MAX_BOOTSTRAP_ROUNDS`` (also as
+    text or as 200.0); anything else — NaN, infinity, fractions, negative or huge numbers — is refused with
+    a sentence instead of producing a NaN interval or a crash."""
+    number = None
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
+        number = int(value.strip())
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        number = int(value) if 0 <= value <= MAX_BOOTSTRAP_ROUNDS else None
+    elif isinstance(value, (float, np.floating)) and 0 <= value <= MAX_BOOTSTRAP_ROUNDS and float(value).is_integer():
+        number = int(value)
+    if number is None or not 0 <= number <= MAX_BOOTSTRAP_ROUNDS:
+        raise InputError(f"The number of bootstrap rounds {shown(value)} is not usable; give a whole number from 0 "
+                         f"to {MAX_BOOTSTRAP_ROUNDS} (e.g. 200).")
+    return number
 
 
 def rank_ranges(ci_low: np.ndarray, ci_high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +83,7 @@ def method_ranking(name: str, model: str = "bt", n_bootstrap: int = 200, seed: i
 
     ``progress(done, total)`` is called after each bootstrap round.
     """
+    n_bootstrap = bootstrap_rounds(n_bootstrap)
     info, answers, _ = judgments(name, db)
     if answers.empty:
         raise InputError(f"Campaign '{name}' has no answers yet (flagged annotators and gold answers excluded).")
@@ -112,8 +132,12 @@ def win_rates(name: str, db=None) -> pd.DataFrame:
     return pd.DataFrame(rate, index=methods, columns=methods)
 
 
-def annotator_qc(name: str, db=None) -> pd.DataFrame:
-    """Per annotator: answers, gold accuracy, median response time, flag (flagged ones included)."""
+def annotator_qc(name: str, db=None, *, pseudonyms: bool = True) -> pd.DataFrame:
+    """Per annotator: answers, gold accuracy, median response time, flag (flagged ones included).
+
+    Annotators are shown by pseudonym (:func:`backend.store.annotators.pseudonym`), never by key: the table
+    is public. ``pseudonyms=False`` gives the keys (for the admin and the command line).
+    """
     db = db or default_database()
     info = get_campaign(name, db)
     answers = answers_table(name, db, include_flagged=True, include_gold=True)
@@ -130,6 +154,8 @@ def annotator_qc(name: str, db=None) -> pd.DataFrame:
     table["gold_answered"] = table["annotator"].map(lambda a: gold.get(a, (0, 0))[0])
     table["gold_accuracy"] = table["annotator"].map(
         lambda a: gold[a][1] / gold[a][0] if gold.get(a, (0, 0))[0] else np.nan)
+    if pseudonyms:
+        table["annotator"] = table["annotator"].map(lambda key: pseudonym(info.secret, key))
     return table[["annotator", "answers", "gold_answered", "gold_accuracy", "median_response_ms", "flagged"]]
 
 
@@ -142,6 +168,7 @@ class ModelsVsPeople:
 def models_vs_people(name: str, model_names: Sequence[str], n_bootstrap: int = 500, seed: int = 0,
                      progress: Callable[[float, str], None] | None = None, db=None) -> ModelsVsPeople:
     """Score the campaign's items with each model and correlate with the human scores (with CIs)."""
+    n_bootstrap = bootstrap_rounds(n_bootstrap)
     if not model_names:
         raise InputError("No model was chosen; pick at least one registry IQA model to compare with people.")
     people = campaign_scores(name, db)

@@ -121,4 +121,7 @@ def check_scores(scores: Sequence, count: int | None = None) -> np.ndarray:
     if np.ptp(values) == 0:
         raise InputError(f"All prompt scores are equal ({values[0]:g}); a prompt needs different scores "
                          "to show what is better and what is worse.")
+    if not np.isfinite(values.max() - values.min()):  # e.g. 1e308 and -1e308: the range overflows to inf
+        raise InputError(f"The prompt scores span {values.min():g} to {values.max():g}, too wide a range to "
+                         "compute with; give scores on an ordinary scale (e.g. 1-5 or 0-100).")
     return values

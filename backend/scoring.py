@@ -181,7 +181,8 @@ def _prompt_rows(card: registry.ModelCard, model: Any, named: list[NamedImage], 
                  prompt_name: str) -> list[list]:
     """Rows of a prompt model: all images scored in one batch under the saved prompt (paper 004 Sec. 3.2)."""
     start = time.perf_counter()
-    scores = np.asarray(model.score_images([image.pixels for image in named], saved_prompt), dtype=np.float64)
+    scores = np.asarray(model.score_images([image.pixels for image in named], saved_prompt,
+                                           names=[image.name for image in named]), dtype=np.float64)
     seconds = (time.perf_counter() - start) / len(named)
     if not np.all(np.isfinite(scores)):
         raise InputError(f"'{card.name}' gave a non-finite score under the prompt '{prompt_name}'; check the prompt's scores.")

@@ -7,9 +7,10 @@ two equal. :func:`load` reads the environment once into a frozen :class:`Setting
 start-up with that sentence instead of failing later or silently using a default. :func:`current` gives
 the settings of this process (loaded on first use); the app, the database and the tabs receive them.
 
-Secrets are never public defaults: without ``HARMONYLAB_BROWSER_SECRET`` the key that signs anonymous
-annotator ids is generated once and kept in the database (:mod:`backend.store.secrets`), so it survives
-restarts and is shared by every replica of one database.
+Secrets are never public defaults: without ``HARMONYLAB_BROWSER_SECRET`` the root key of the annotator ids
+the server issues is generated once and kept in the database (:mod:`backend.store.secrets`), so it survives
+restarts and is shared by every replica of one database (:mod:`backend.store.annotators` derives the
+signing keys from it; the value itself is never sent to a browser).
 
 Only these modules read ``os.environ``: this one, and test fixtures. (Libraries we use read their own
 variables too -- ``HF_HUB_OFFLINE`` by ``huggingface_hub``, ``GRADIO_*`` by Gradio.)
@@ -59,6 +60,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _whole_number_from(raw: str, lowest: int) -> int:
+    value = _positive_int(raw)
+    if value < lowest:
+        raise ValueError
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw.strip())
     if not 1 <= value <= 65535:
@@ -83,6 +91,13 @@ def _upload_size(raw: str) -> str:
     return word
 
 
+def _byte_size(raw: str) -> int:
+    """A number of bytes with an optional unit (``64mb``), as an int."""
+    word = _upload_size(raw)
+    number = word.rstrip("kmgb")
+    return int(float(number) * UPLOAD_UNITS[word[len(number):] or "b"])
+
+
 def _sqlite_synchronous(raw: str) -> str:
     mode = raw.strip().upper()
     if mode not in SQLITE_SYNCHRONOUS_MODES:
@@ -95,6 +110,13 @@ def _device(raw: str) -> str | None:
     if not word:
         return None
     if word not in ("cpu", "cuda", "mps") and not (word.startswith("cuda:") and word[5:].isdigit()):
+        raise ValueError
+    return word
+
+
+def _classical_implementation(raw: str) -> str:
+    word = raw.strip().lower() or "fast"
+    if word not in ("fast", "pyiqa"):
         raise ValueError
     return word
 
@@ -153,9 +175,20 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HARMONYLAB_SQLITE_SYNCHRONOUS", "sqlite_synchronous", "FULL", "FULL, NORMAL or EXTRA",
              "SQLite durability (`NORMAL` survives a killed process but not a power cut)", _sqlite_synchronous),
     Variable("HARMONYLAB_MAX_PIXELS", "max_pixels", "40000000", "a whole number of pixels, at least 1",
-             "largest accepted image (width x height), checked before decoding", _positive_int),
+             "largest accepted image (width x height), checked before decoding (also Pillow's own limit for the whole process)",
+             _positive_int),
     Variable("HARMONYLAB_MAX_UPLOAD", "max_upload", "100mb", "a size such as 100mb, 2gb or 500kb",
              "largest upload the web server accepts", _upload_size),
+    Variable("HARMONYLAB_PROMPT_MAX_PAIRS", "prompt_max_pairs", "50", "a whole number of pairs, at least 2",
+             "most image-score pairs in a PromptIQA prompt built, sampled, scored or saved from the page",
+             lambda raw: _whole_number_from(raw, 2)),
+    Variable("HARMONYLAB_PROMPT_MAX_BYTES", "prompt_max_bytes", "64mb", "a size such as 64mb or 500kb",
+             "most stored image bytes (PNG) of one prompt saved from the page", _byte_size),
+    Variable("HARMONYLAB_PROMPTS_PER_OWNER", "prompts_per_owner", "20", "a whole number, at least 1",
+             "saved prompts one visitor (browser id or Hugging Face login) may keep", _positive_int),
+    Variable("HARMONYLAB_PROMPT_STORAGE", "prompt_storage", "2gb", "a size such as 2gb or 500mb",
+             "stored image bytes of all prompts saved from the page together (the command line is not counted)",
+             _byte_size),
     Variable("HARMONYLAB_DEVICE", "device", "", "cpu, cuda, cuda:N or mps",
              "torch device for models", _device, "`cuda` if present, else `cpu`"),
     Variable("HARMONYLAB_CONCURRENCY", "concurrency", "4", "a whole number, at least 1",
@@ -164,12 +197,24 @@ VARIABLES: tuple[Variable, ...] = (
              "put the annotation API endpoints through Gradio's queue", _flag, "off"),
     Variable("HARMONYLAB_ANNOTATE_CONCURRENCY", "annotate_concurrency", "8", "a whole number, or none for no limit",
              "concurrency of the Annotate page's answer buttons", _limit_or_none),
+    Variable("HARMONYLAB_ANNOTATOR_ANSWERS_PER_MINUTE", "annotator_answers_per_minute", "60",
+             "a whole number, or none for no limit",
+             "answers one annotator may send per minute (pairs/images served: twice as many); per app process, "
+             "bursts of 10 s worth pass", _limit_or_none),
+    Variable("HARMONYLAB_CAMPAIGN_ANSWERS_PER_MINUTE", "campaign_answers_per_minute", "6000",
+             "a whole number, or none for no limit",
+             "answers all annotators of one campaign may send per minute (served: twice as many); per app process",
+             _limit_or_none),
+    Variable("HARMONYLAB_NEW_ANNOTATORS_PER_MINUTE", "new_annotators_per_minute", "300",
+             "a whole number, or none for no limit",
+             "new annotator ids one app process issues per minute (page visitors, `POST /annotate/v1/annotators`)",
+             _limit_or_none),
     Variable("HARMONYLAB_ADMIN_PASSWORD", "admin_password", "", "any text",
              "enables the Annotate tab's admin section (campaign upload, export); without it the section is disabled",
              _text, "— (admin section disabled)"),
     Variable("HARMONYLAB_BROWSER_SECRET", "browser_secret", "", "at least 16 characters",
-             "signs the anonymous annotator id kept in the browser; without it a random key is generated once and "
-             "kept in the database (shared by replicas, kept across restarts)", _secret,
+             "root key of the annotator ids the server issues (page visitors, API clients); without it a random key "
+             "is generated once and kept in the database (shared by replicas, kept across restarts)", _secret,
              "generated once, kept in the database"),
     Variable("HARMONYLAB_PHOTO_ROOT", "photo_root", "", "a folder path",
              "a folder holding the Debian photo packages' `share` tree instead of `/usr/share`, for the data builders", _path,
@@ -193,6 +238,9 @@ VARIABLES: tuple[Variable, ...] = (
              "trained HarmonyIQA VLM (no-reference) folder", _path, "`<data dir>/harmonyiqa/vlm-nr`"),
     Variable("HARMONYLAB_HARMONYIQA_VLM_FR", "harmonyiqa_vlm_fr", "", "a folder path",
              "trained HarmonyIQA VLM (full-reference) folder", _path, "`<data dir>/harmonyiqa/vlm-fr`"),
+    Variable("HARMONYLAB_CLASSICAL_IMPLEMENTATION", "classical_implementation", "fast", "fast or pyiqa",
+             "who computes the classical metrics that have a fast version: our vectorised code (equal to pyiqa "
+             "within 1e-4, several times faster on a CPU) or pyiqa itself", _classical_implementation),
     Variable("HF_HUB_OFFLINE", "hub_offline", "0", "1/true/yes/on or 0/false/no/off",
              "never try the Hugging Face hub (models that need a download say so at once)", _flag, "off"),
     Variable("HF_ENDPOINT", "hub_endpoint", "https://huggingface.co", "a URL",
@@ -215,10 +263,17 @@ class Settings:
     sqlite_synchronous: str
     max_pixels: int
     max_upload: str
+    prompt_max_pairs: int
+    prompt_max_bytes: int
+    prompts_per_owner: int
+    prompt_storage: int
     device: str | None
     concurrency: int
     annotate_queue: bool
     annotate_concurrency: int | None
+    annotator_answers_per_minute: int | None
+    campaign_answers_per_minute: int | None
+    new_annotators_per_minute: int | None
     admin_password: str | None
     browser_secret: str | None
     photo_root: Path | None
@@ -234,6 +289,7 @@ class Settings:
     harmonyiqa_vlm_nr: Path | None
     harmonyiqa_vlm_fr: Path | None
     hub_offline: bool
+    classical_implementation: str
     hub_endpoint: str
     space_id: str | None
 

@@ -10,6 +10,10 @@ For each engine (SQLite file in WAL mode with the app's settings — ``synchrono
 2. **The app**: the real ``python app.py`` (a separate process) on that database. 32 asynchronous HTTP
    clients (one keep-alive connection each, in this process) first fetch their pairs, then all vote at
    once; every 10th vote is sent a second time (a retry), which must be acknowledged as ``duplicate``.
+   Every client first gets an annotator id from the server (``POST /annotate/v1/annotators``, or the Gradio
+   endpoint ``/new_annotator``), as real clients must. The app runs with the rate limits of
+   ``backend/store/limits.py`` raised (``--rate-limits``, default ``none``): one client here sends ~40 votes a
+   second, far above the 60 a minute allowed to one person.
    Modes (``--modes``):
    - ``rest``: the plain JSON routes of ``ui/rest.py`` (``GET /annotate/v1/campaigns/<name>/next_pair``,
      ``POST /annotate/v1/vote``), served by the same server process and port as the Gradio app;
@@ -58,6 +62,8 @@ from benchmarks.common import write_results
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CAMPAIGN = "load"
+RATE_LIMITS = ("HARMONYLAB_ANNOTATOR_ANSWERS_PER_MINUTE", "HARMONYLAB_CAMPAIGN_ANSWERS_PER_MINUTE",
+               "HARMONYLAB_NEW_ANNOTATORS_PER_MINUTE")
 
 
 def make_campaign_files(folder: Path) -> Path:
@@ -202,6 +208,11 @@ async def call(client: httpx.AsyncClient, api: str, data: list, queued: bool = T
 
 async def rest_call(client: httpx.AsyncClient, api: str, data: list) -> list:
     """The same call through the plain JSON routes of ``ui/rest.py`` (``/annotate/v1/...``)."""
+    if api == "new_annotator":
+        response = await client.post("annotate/v1/annotators", json={})
+        if response.status_code != 201:
+            raise RuntimeError(response.json())
+        return [response.json()["annotator_id"]]
     if api == "next_pair":
         response = await client.get(f"annotate/v1/campaigns/{data[0]}/next_pair", params={"annotator_id": data[1]})
         body = response.json()
@@ -262,10 +273,13 @@ async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | Non
     vote_latency: list[float] = []
     acks: list[dict] = []
 
+    annotators = [""] * clients
+
     async def fetch(index: int) -> None:
+        annotators[index] = (await api(index, "new_annotator", []))[0]
         for _ in range(votes):
             start = time.perf_counter()
-            pairs[index].append((await api(index, "next_pair", [CAMPAIGN, f"load-{index}"]))[0])
+            pairs[index].append((await api(index, "next_pair", [CAMPAIGN, annotators[index]]))[0])
             serve_latency.append(time.perf_counter() - start)
 
     async def vote(index: int) -> None:
@@ -273,7 +287,7 @@ async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | Non
             vote_id = f"load-{run}-{index}-{step}"
             for _ in range(2 if step % 10 == 0 else 1):  # every 10th vote is retried
                 start = time.perf_counter()
-                ack = (await api(index, "vote", [CAMPAIGN, f"load-{index}", pair_id, ("left", "right")[step % 2],
+                ack = (await api(index, "vote", [CAMPAIGN, annotators[index], pair_id, ("left", "right")[step % 2],
                                                  vote_id]))[0]
                 vote_latency.append(time.perf_counter() - start)
                 acks.append(ack)
@@ -397,7 +411,7 @@ def run_engine(engine: str, url: str, folder: Path, args, mode: str) -> dict:
     ceiling = plain_insert_rate(db, campaign, args.clients, args.plain_rows)
     env = {"HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency,
            "HARMONYLAB_ANNOTATE_QUEUE": "1" if mode == "queued" else "0",
-           "HARMONYLAB_DATABASE_URL": url}
+           "HARMONYLAB_DATABASE_URL": url, **{name: args.rate_limits for name in RATE_LIMITS}}
     app = LiveApp(data, extra_env=env).start()
     try:
         lean = args.client == "lean"
@@ -479,6 +493,8 @@ def main() -> None:
     parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
                         help="load generator's HTTP client for rest, direct and the floor (queued always uses httpx)")
     parser.add_argument("--repeat", type=int, default=1, help="measure every mode and engine this many times")
+    parser.add_argument("--rate-limits", default="none",
+                        help="value of the app's three rate-limit settings (per minute, or none)")
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
     args = parser.parse_args()
     runs = []
@@ -497,6 +513,7 @@ def main() -> None:
     print(f"gradio floor (do-nothing /vote, same clients): {floor['calls_per_s']:.0f} calls/s "
           f"(p50 {floor['p50_ms']:.0f} ms, p99 {floor['p99_ms']:.0f} ms)")
     settings = {"clients": args.clients, "votes_per_client": args.votes, "queued_concurrency_limit": args.concurrency,
+                "rate_limits": args.rate_limits, "identity": "each client gets an annotator id from the server first",
                 "retry_every": 10, "cpu_count": os.cpu_count(), "repeats": args.repeat,
                 "load_generator_client": f"{args.client} (rest, direct, floor); httpx (queued: server-sent events)",
                 # uvicorn (Gradio's server) parses HTTP with httptools and runs uvloop when they are importable

@@ -1,7 +1,8 @@
 """Shared fixtures: sample photos from scikit-image, a live app process, and Debian's Chromium.
 
 Settings: every test starts with the settings of the environment; ``settings_env`` changes variables for
-one test. ``live_app`` starts the real ``python app.py`` on a free port of 127.0.0.1 (its data directory and database
+one test. The annotation rate limits are off for the suite unless the environment sets them
+(``RATE_LIMIT_VARIABLES``). ``live_app`` starts the real ``python app.py`` on a free port of 127.0.0.1 (its data directory and database
 in a temporary folder) and yields its URL; ``browser_page`` gives a Playwright page in Debian's
 ``/usr/bin/chromium`` (never a browser downloaded by Playwright).
 """
@@ -24,6 +25,14 @@ from PIL import Image
 from backend import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The suite drives the annotation services far faster than people do, so the rate limits of
+# backend/store/limits.py are off for it (and for the apps it starts) unless the environment sets them; the
+# tests of the limits set their own values (tests/store/test_limits.py).
+RATE_LIMIT_VARIABLES = ("HARMONYLAB_ANNOTATOR_ANSWERS_PER_MINUTE", "HARMONYLAB_CAMPAIGN_ANSWERS_PER_MINUTE",
+                        "HARMONYLAB_NEW_ANNOTATORS_PER_MINUTE")
+for _variable in RATE_LIMIT_VARIABLES:
+    os.environ.setdefault(_variable, "none")
 CHROMIUM = os.environ.get("HARMONYLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 

@@ -22,6 +22,7 @@ def test_leaderboard_endpoints(live_app, client, tmp_path):
     assert ranking["headers"][:3] == ["rank", "method", "score"]
     assert [row[1] for row in ranking["data"]] == ["clean", "mild", "strong"]
     assert sum(row[1] for row in qc["data"]) == 150
+    assert all(row[0].startswith("annotator-") and "sim-" not in row[0] for row in qc["data"])  # pseudonyms only
     correlations, _ = client.predict(name, ["psnr"], 100, api_name="/models_vs_people")
     row = dict(zip(correlations["headers"], correlations["data"][0], strict=True))
     assert row["model"] == "psnr" and row["srcc"] > 0.5

@@ -10,6 +10,7 @@ from PIL import Image
 
 from backend import leaderboard
 from backend.errors import InputError
+from backend.store.annotators import sign
 from tests.conftest import noisy, sample_photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field")
@@ -49,8 +50,9 @@ def simulate_pairwise(db, name, items, votes=240, seed=0):
 
     rng = np.random.default_rng(seed)
     quality = {"clean": 1.5, "mild": 0.5, "strong": -1.5}
+    annotators = [sign(db, f"sim-{k}") for k in range(8)]  # ids as the server issues them
     for k in range(votes):
-        annotator = f"sim-{k % 8}"
+        annotator = annotators[k % 8]
         served = pairwise.next_pair(name, annotator, db=db)
         left, right = items[served.left_image].method, items[served.right_image].method
         diff = quality[left] - quality[right] + rng.normal(0, 1.0)
@@ -72,8 +74,17 @@ def test_pairwise_ranking_win_rates_and_models(database, tmp_path):
     rates = leaderboard.win_rates(name, db=database)
     assert rates.loc["clean", "strong"] > 0.8 and rates.loc["strong", "clean"] < 0.2
     assert np.allclose((rates + rates.T).to_numpy()[~np.eye(3, dtype=bool)], 1.0)
-    qc = leaderboard.annotator_qc(name, db=database)
+    qc = leaderboard.annotator_qc(name, db=database, pseudonyms=False)
     assert set(qc["annotator"]) == {f"sim-{k}" for k in range(8)} and qc["answers"].sum() == 240
+    public = leaderboard.annotator_qc(name, db=database)  # what the page shows: pseudonyms, no keys
+    assert len(set(public["annotator"])) == 8 and not set(public["annotator"]) & set(qc["annotator"])
+    assert all(a.startswith("annotator-") for a in public["annotator"])
+    assert public["answers"].tolist() == qc["answers"].tolist()
+    for rounds in (float("nan"), float("inf"), -1, 2.5, 10**30, "many", None):
+        with pytest.raises(InputError, match="bootstrap rounds"):
+            leaderboard.method_ranking(name, "bt", rounds, db=database)
+        with pytest.raises(InputError, match="bootstrap rounds"):
+            leaderboard.models_vs_people(name, ["psnr"], rounds, db=database)
     result = leaderboard.models_vs_people(name, ["psnr", "piqe"], n_bootstrap=100, db=database)
     psnr = result.correlations.set_index("model").loc["psnr"]
     assert psnr["srcc"] > 0.7 and psnr["srcc_low"] <= psnr["srcc"] <= psnr["srcc_high"]
@@ -90,7 +101,7 @@ def test_rating_mos_and_ranking(database, tmp_path):
     name, items = build_campaign(database, tmp_path, "rating")
     rng = np.random.default_rng(1)
     base = {"clean": 4.6, "mild": 3.2, "strong": 1.4}
-    for annotator in [f"rater-{k}" for k in range(6)]:
+    for annotator in [sign(database, f"rater-{k}") for k in range(6)]:
         for _ in range(len(items)):
             served = rating.next_item(name, annotator, db=database)
             score = int(np.clip(np.rint(base[items[served.image].method] + rng.normal(0, 0.5)), 1, 5))

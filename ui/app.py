@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from backend.images import apply_pillow_limits
 from backend.settings import Settings
 from ui import annotate, compare2score, dogiqa, harmonize, leaderboard, promptiqa, score
 
@@ -51,6 +52,7 @@ INTRO = (
 
 def build_app(config: Settings) -> gr.Blocks:
     """The whole page; every tab builder receives the settings (``backend.settings``)."""
+    apply_pillow_limits(config.max_pixels)  # Pillow's own guard at our pixel limit, for any decode in the process
     with gr.Blocks(title="HarmonyLab") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs() as tabs:

@@ -8,7 +8,21 @@ from pathlib import Path
 
 import gradio as gr
 
-from backend.errors import HarmonyLabError
+from backend.errors import HarmonyLabError, IdentityError, ModelUnavailableError, RateLimitedError
+
+# The title of the gr.Error a backend error becomes; ui.gradio_http.GradioGuard turns it into the HTTP status
+# of Gradio's /gradio_api/run/ endpoints (Gradio itself answers every error there with 500).
+ERROR_TITLES = {"Too many requests": 429, "Not allowed": 403, "Unavailable": 503, "Error": 400}
+
+
+def error_title(error: HarmonyLabError) -> str:
+    if isinstance(error, RateLimitedError):
+        return "Too many requests"
+    if isinstance(error, IdentityError):
+        return "Not allowed"
+    if isinstance(error, ModelUnavailableError):
+        return "Unavailable"
+    return "Error"
 
 
 def user_errors(handler):
@@ -19,7 +33,7 @@ def user_errors(handler):
         try:
             return handler(*args, **kwargs)
         except HarmonyLabError as error:
-            raise gr.Error(str(error), print_exception=False) from error
+            raise gr.Error(str(error), title=error_title(error), print_exception=False) from error
 
     return wrapper
 
@@ -50,3 +64,13 @@ def temporary_file(suffix: str, prefix: str = "harmonylab-") -> Path:
 def not_built_yet(what: str) -> None:
     """One line saying a tab's capability is not built yet (no fake widgets)."""
     gr.Markdown(f"*Not built yet: {what}.*")
+
+
+def rounded(table, digits: int):
+    """``table.round(digits)`` without its overflow: pandas rounds by multiplying by 10**digits, which turns
+    1e308 into inf (an empty cell in the page and ``null`` in the API, issue #20); Python's ``round`` of a
+    float is exact at any magnitude."""
+    import pandas as pd
+
+    return table.apply(lambda column: column.map(lambda value: round(float(value), digits))
+                       if pd.api.types.is_float_dtype(column) else column)

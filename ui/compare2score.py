@@ -4,13 +4,15 @@ Anchors with their MOS; the test image's five-level distribution against each an
 the probability matrix P of Eq. 5 (heatmap); the MAP scale of Eq. 6 with the test image placed among
 the anchors; the score. Batch scoring with CSV export is ``/compare2score_batch``. The maths lives in
 ``backend.iqa.compare2score``; this module only lays out and formats.
+
+Uploaded anchors are read from the uploads only (``anchor_set_from_files``: the CSV's ``path`` column is
+matched to the uploaded images by file name; nothing else on the server is opened), and the test image is a
+:mod:`ui.inputs` component, decoded by ``backend.images`` after its checks (issue #20).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -21,7 +23,8 @@ import plotly.graph_objects as go
 from backend import registry
 from backend.iqa.compare2score.levels import LEVELS
 from backend.settings import Settings
-from ui.common import file_paths, temporary_file, user_errors
+from ui.common import file_paths, rounded, temporary_file, user_errors
+from ui.inputs import ImageInput
 
 DEFAULT_COMPARATOR = "c2s-siamese"
 LEVEL_COLOURS = ("#b2182b", "#ef8a62", "#bdbdbd", "#67a9cf", "#2166ac")
@@ -44,15 +47,13 @@ def comparator_choices() -> list[tuple[str, str]]:
     return choices
 
 
-def _anchor_folder(anchor_files) -> str | None:
-    """Uploaded anchor files (anchors.csv + images) as a temporary folder; None means the default set."""
+def _anchors(anchor_files):
+    """The uploaded anchor set (anchors.csv + its images, read from the uploads only), or the default set."""
+    from backend.iqa.compare2score.anchors import anchor_set_from_files
+    from backend.iqa.compare2score.service import get_anchors
+
     paths = file_paths(anchor_files)
-    if not paths:
-        return None
-    folder = Path(tempfile.mkdtemp(prefix="harmonylab-anchors-"))
-    for path in paths:
-        shutil.copyfile(path, folder / Path(path).name)
-    return str(folder)
+    return anchor_set_from_files(paths) if paths else get_anchors(None)
 
 
 def level_bars(details: dict) -> go.Figure:
@@ -117,35 +118,34 @@ def inspect(image, comparator, matrix, normalisation, both_orders, anchor_files)
     the details as JSON.
     """
     from backend.images import load_image
-    from backend.iqa.compare2score.service import get_anchors, score_arrays
+    from backend.iqa.compare2score.service import score_arrays
 
     pixels = load_image(image, name="test image")
-    folder = _anchor_folder(anchor_files)
-    anchors = get_anchors(folder)
+    anchors = _anchors(anchor_files)
     result = score_arrays([pixels], comparator or DEFAULT_COMPARATOR, anchors=anchors, matrix=matrix,
                           normalisation=normalisation, both_orders=bool(both_orders))[0]
     details = result.details
     gallery = [(img, f"{name}: MOS {mos:.2f} ± {std:.2f}")
-               for img, name, mos, std in zip(anchors.images, anchors.names, anchors.mos, anchors.mos_std)]
+               for img, name, mos, std in zip(anchors.images, anchors.names, anchors.mos, anchors.mos_std, strict=True)]
     public = {k: v for k, v in details.items() if k != "anchor_level_probabilities"}
     return (summary(result.score, details), gallery, level_bars(details), matrix_heatmap(details),
             scale_plot(details, result.score), json.dumps({"score": result.score, **public}, indent=1))
 
 
 @user_errors
-def score_batch(files, comparator, matrix, normalisation, both_orders, anchor_files, progress=gr.Progress()):
+def score_batch(files, comparator, matrix, normalisation, both_orders, anchor_files, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
     """Score many images; returns the table (image, score, score_minmax) and a CSV file."""
     from backend.iqa.compare2score.service import score_files
 
     paths = file_paths(files)
-    results = score_files(paths, comparator or DEFAULT_COMPARATOR, anchors=_anchor_folder(anchor_files),
+    results = score_files(paths, comparator or DEFAULT_COMPARATOR, anchors=_anchors(anchor_files),
                           matrix=matrix, normalisation=normalisation, both_orders=bool(both_orders),
                           progress=lambda done, total: progress(done / total, desc=f"{done}/{total} images"))
     table = pd.DataFrame({"image": [Path(p).name for p in paths], "score": [r.score for r in results],
                           "score_minmax": [r.details["score_minmax"] for r in results]})
     csv_path = temporary_file(".csv", prefix="harmonylab-compare2score-")
     table.to_csv(csv_path, index=False)
-    return table.round(4), str(csv_path)
+    return rounded(table, 4), str(csv_path)
 
 
 def build(config: Settings) -> None:
@@ -166,7 +166,7 @@ def build(config: Settings) -> None:
         anchor_files = gr.File(label="anchors.csv + its images", file_count="multiple", elem_id="c2s-anchor-files")
     with gr.Tab("Inspect one image"):
         with gr.Row():
-            image = gr.Image(label="Test image", type="filepath", elem_id="c2s-image")
+            image = ImageInput(label="Test image", type="filepath", elem_id="c2s-image")
             with gr.Column():
                 run = gr.Button("Score and inspect", variant="primary", elem_id="c2s-run")
                 result = gr.Markdown(elem_id="c2s-summary")

@@ -3,7 +3,8 @@
 Shows, like the paper's Fig. 5, the image with each Algorithm 1 region's mask in its own colour and
 numbered with its score; a table of the regions (index, kind, area fraction, crop box, level, weighted
 score); and the components of the final score -- global, local, segmentation, final -- for the chosen
-scorer, K, readout and aggregation formula. The maths lives in ``backend.iqa.dogiqa``.
+scorer, K, readout and aggregation formula. The maths lives in ``backend.iqa.dogiqa``. The image input is a
+:mod:`ui.inputs` component (decoded by ``backend.images`` only, after its checks).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import gradio as gr
 import pandas as pd
 
 from backend import registry
+from backend.errors import InputError
 from backend.settings import Settings
-from ui.common import user_errors
+from ui.common import rounded, user_errors
+from ui.inputs import ImageInput
 
 DEFAULT_SCORER = "piqe"
 
@@ -55,7 +58,7 @@ def tables(details: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows.append({"region": f"#{region['index']}", "kind": region["kind"], "area %": 100 * region["area_fraction"],
                      "box": "x {0}-{2}, y {1}-{3}".format(*region["box"]), "level": region["level"],
                      "weighted": region["weighted"], "score used": region["score"]})
-    return components.round(4), pd.DataFrame(rows).round(4)
+    return rounded(components, 4), rounded(pd.DataFrame(rows), 4)
 
 
 def summary(score: float, details: dict) -> str:
@@ -70,6 +73,21 @@ def summary(score: float, details: dict) -> str:
     ])
 
 
+def _number(value, what: str, whole: bool = True):
+    """A number from the page or the API (None stays None); anything else is a sentence, not a ValueError."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, not {str(value)[:40]!r}.") from None
+    if whole:
+        if not number.is_integer():
+            raise InputError(f"{what} must be a whole number, not {value}.")
+        return int(number)
+    return number
+
+
 @user_errors
 def run(image, scorer, k, formula, readout, c_max, area_threshold):
     """Score one image with Dog-IQA.
@@ -79,8 +97,9 @@ def run(image, scorer, k, formula, readout, c_max, area_threshold):
     """
     from backend.iqa.dogiqa.service import inspect
 
-    result, overlay = inspect(image, scorer or DEFAULT_SCORER, k=int(k), formula=formula, readout=readout,
-                              c_max=float(c_max) if c_max else None, area_threshold=float(area_threshold))
+    result, overlay = inspect(image, scorer or DEFAULT_SCORER, k=_number(k, "K"), formula=formula, readout=readout,
+                              c_max=_number(c_max, "c_max", whole=False) or None,
+                              area_threshold=_number(area_threshold, "The area threshold", whole=False))
     components, regions = tables(result.details)
     return (overlay, summary(result.score, result.details), components, regions,
             json.dumps({"score": result.score, **result.details}, indent=1))
@@ -107,7 +126,7 @@ def build(config: Settings) -> None:
         area = gr.Slider(0.001, 0.2, value=DEFAULT_AREA_THRESHOLD, step=0.001,
                          label="Area threshold t (fraction of the image)", elem_id="dogiqa-area")
     with gr.Row():
-        image = gr.Image(label="Image", type="filepath", elem_id="dogiqa-image")
+        image = ImageInput(label="Image", type="filepath", elem_id="dogiqa-image")
         overlay = gr.Image(label="Regions (#index: score)", type="numpy", interactive=False, elem_id="dogiqa-overlay")
     go = gr.Button("Score with Dog-IQA", variant="primary", elem_id="dogiqa-run")
     result = gr.Markdown(elem_id="dogiqa-summary")

@@ -10,7 +10,11 @@ metrics table and the first result as a PNG file. API endpoint ``/harmonize``.
 and every harmonized result (method = harmonizer name) to an existing annotation campaign as one group,
 with the composite and reference attached (see :mod:`backend.store.items`). Adding images to a campaign
 changes what annotators are shown, so it takes the portal's admin password (``HARMONYLAB_ADMIN_PASSWORD``),
-as creating a campaign does in the Annotate tab's admin section.
+as creating a campaign does in the Annotate tab's admin section; the password is checked before any image
+is decoded.
+
+The editor and the slider are :mod:`ui.inputs` components: Gradio hands their uploads over undecoded, and
+``backend.images`` decodes them after its checks (pixel limit, formats, metadata; issue #20).
 
 ``build()`` returns the components another tab may wire (``result_file`` and ``send_to_score``), so the
 app can send a result to the Score tab without this module knowing about it.
@@ -28,6 +32,7 @@ from backend import registry
 from backend.harmonization.registration import DEFAULT_METHODS
 from backend.settings import Settings
 from ui.common import file_paths, temporary_file, user_errors
+from ui.inputs import ImageEditorInput, ImageSliderInput
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -83,9 +88,10 @@ def add_to_campaign(campaign, password, group, slider, gallery, reference_file):
     ``group`` defaults to ``harmonize-<hash of the composite>``. Returns what was added, already present or refused.
     """
     from backend.store import admin
+
+    admin.check_password(password)  # first: nothing is decoded for a caller without the password
     from backend.store.items import add_items, harmonized_items
 
-    admin.check_password(password)
     composite = slider[0] if slider else None
     results = [(image, caption or "") for image, caption in (gallery or [])]
     reference = (file_paths(reference_file) or [None])[0]
@@ -93,7 +99,7 @@ def add_to_campaign(campaign, password, group, slider, gallery, reference_file):
 
 
 @user_errors
-def harmonize(editor, mask_file, reference_file, methods, progress=gr.Progress()):
+def harmonize(editor, mask_file, reference_file, methods, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
     """Harmonize the composite (editor background) with each chosen method.
 
     The mask is the uploaded mask file when given, else what was painted on the editor. Returns the
@@ -132,7 +138,7 @@ def build(config: Settings) -> HarmonizeTab:
     )
     with gr.Row():
         with gr.Column(scale=3):
-            editor = gr.ImageEditor(label="Composite — paint the foreground", type="numpy", format="png",
+            editor = ImageEditorInput(label="Composite — paint the foreground", type="filepath", format="png",
                                     brush=gr.Brush(colors=["#ff0066"], default_size=24, color_mode="fixed"),
                                     eraser=gr.Eraser(default_size=24), transforms=(), elem_id="harmonize-editor",
                                     height=480)
@@ -145,8 +151,8 @@ def build(config: Settings) -> HarmonizeTab:
                                        elem_id="harmonize-methods")
             run = gr.Button("Harmonize", variant="primary", elem_id="harmonize-run")
     with gr.Row():
-        slider = gr.ImageSlider(label="Composite ↔ harmonized", elem_id="harmonize-slider",
-                                type="numpy", format="png", max_height=520)
+        slider = ImageSliderInput(label="Composite ↔ harmonized", elem_id="harmonize-slider",
+                                  type="filepath", format="png", max_height=520)
         overlay = gr.Image(label="Background instances by similarity to the foreground (yellow = most similar)", type="numpy",
                            elem_id="harmonize-overlay", interactive=False)
     gallery = gr.Gallery(label="All results", columns=4, height=280, object_fit="contain", elem_id="harmonize-gallery")

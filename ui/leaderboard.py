@@ -1,5 +1,9 @@
 """Leaderboard (inside the Annotate tab): rankings with CIs, win rates, MOS distributions, annotator QC,
-and models vs people. API endpoints ``/leaderboard`` and ``/models_vs_people``."""
+and models vs people. API endpoints ``/leaderboard`` and ``/models_vs_people``.
+
+The page is public: the QC table names annotators by pseudonym (never by a key), and tables carry empty
+cells, never NaN, where a value is undefined (e.g. the gold accuracy of someone who met no gold pair).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from backend import leaderboard, registry
+from backend.errors import InputError
 from backend.settings import Settings
 from backend.store.campaigns import get_campaign, list_campaigns
 from ui.common import user_errors
@@ -49,12 +54,17 @@ def detail_chart(name: str, kind: str):
 def show_leaderboard(campaign, scaling_model, bootstrap_rounds, progress=gr.Progress()):
     """Ranking table, ranking chart, win-rate heatmap or MOS distribution, and the annotator QC table."""
     info = get_campaign(campaign)
-    ranking = leaderboard.method_ranking(info.name, scaling_model or "bt", int(bootstrap_rounds),
+    ranking = leaderboard.method_ranking(info.name, scaling_model or "bt", bootstrap_rounds,
                                          progress=lambda done, total: progress(done / total, desc="bootstrap"))
     what = "Bradley–Terry score" if info.kind == "pairwise" and scaling_model == "bt" else (
         "Thurstone score" if info.kind == "pairwise" else "mean MOS")
-    return (ranking.round(4), ranking_chart(ranking, what), detail_chart(info.name, info.kind),
-            leaderboard.annotator_qc(info.name).round(3))
+    return (without_nan(ranking.round(4)), ranking_chart(ranking, what), detail_chart(info.name, info.kind),
+            without_nan(leaderboard.annotator_qc(info.name).round(3)))
+
+
+def without_nan(table: pd.DataFrame) -> pd.DataFrame:
+    """Undefined values as empty cells (JSON null) instead of NaN, which is not JSON."""
+    return table.astype(object).where(table.notna(), None)
 
 
 def correlation_chart(correlations: pd.DataFrame):
@@ -72,9 +82,12 @@ def correlation_chart(correlations: pd.DataFrame):
 @user_errors
 def compare_models(campaign, models, bootstrap_rounds, progress=gr.Progress()):
     """SRCC / KRCC / PLCC of each chosen model against the campaign's human scores, with CIs."""
-    result = leaderboard.models_vs_people(get_campaign(campaign).name, list(models or []), int(bootstrap_rounds),
+    rounds = leaderboard.bootstrap_rounds(bootstrap_rounds)  # before any model runs
+    if not isinstance(models, (list, tuple, type(None))) or not all(isinstance(m, str) for m in models or []):
+        raise InputError('The models are not a list of model names; send e.g. ["psnr", "ssim"].')
+    result = leaderboard.models_vs_people(get_campaign(campaign).name, list(models or []), rounds,
                                           progress=lambda f, text: progress(f, desc=text))
-    return result.correlations.round(4), correlation_chart(result.correlations)
+    return without_nan(result.correlations.round(4)), correlation_chart(result.correlations)
 
 
 def build(config: Settings) -> None:

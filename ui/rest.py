@@ -10,6 +10,9 @@ payload processing, sessions or file cache.
 
 Routes (prefix ``/annotate/v1``; JSON in and out, UTF-8):
 
+- ``POST /annotators`` -> ``201 {"annotator_id": "anon-<hex>.<signature>"}``: an annotator id issued by the
+  server (:mod:`backend.store.annotators`); every other route needs one (``annotator_id``), or a Hugging
+  Face login. Made-up or edited ids get ``403`` with a sentence naming this route.
 - ``GET  /campaigns`` -> ``{"campaigns": [{"name", "kind", "open"}, ...]}`` (open campaigns only)
 - ``GET  /campaigns/{name}/next_pair?annotator_id=ID`` -> ``{"campaign", "pair_id", "left_image",
   "right_image", "progress"}``; image values are URL paths of the image route below
@@ -26,15 +29,22 @@ Routes (prefix ``/annotate/v1``; JSON in and out, UTF-8):
 Sending the same client id twice stores one answer (``"duplicate"`` the second time, same ``id``), so a
 client retries a request whose answer it did not receive with the same body. Errors are JSON
 ``{"error": "<one sentence saying what to do>"}`` with status 400 (bad input: malformed choice or
-rating, altered / foreign / expired token, wrong campaign kind, closed campaign, daily cap, ...), 404
-(unknown campaign or image), 413 (body over 64 KB), 503 (store unavailable) — and nothing is stored.
+rating, altered / foreign / expired token, wrong campaign kind, closed campaign, daily cap, ...), 403
+(annotator id missing or not issued by this server), 404 (unknown campaign — the sentence lists open
+campaigns only — or image), 413 (body over 64 KB), 429 (rate limit, :mod:`backend.store.limits`, with a
+``Retry-After`` header in seconds), 503 (store unavailable) — and nothing is stored.
+
+Input bounds, checked before any work: bodies up to 64 KB, a JSON object of known fields whose values are
+strings (up to 256 characters, no NUL, no lone surrogates), numbers (integers of up to 18 digits; no NaN
+or infinity) or null — nesting, huge numbers and undecodable text get 400 with a sentence; query values
+and path names are checked the same way. Responses are ASCII JSON and never name a server path (images
+are URL paths of the image route).
 
 Identity: as on the page. A person signed in with Hugging Face on the Space (Gradio's session cookie,
 set by the page's Sign-in button on the same host) answers as ``hf:<user name>``, read from the same
 session entry Gradio reads for ``gr.OAuthProfile`` (``request.session["oauth_info"]``, expired logins
-ignored); anyone else, including scripts without the cookie, answers under the ``annotator_id`` they
-send (1-100 letters, digits, ``_ . : @ -``; ``hf:`` is reserved). No IP address, user agent or other
-network data is read into the store.
+ignored); anyone else, including scripts without the cookie, answers under an annotator id issued by
+``POST /annotators`` (or the page). No IP address, user agent or other network data is read into the store.
 
 The module imports no Gradio: the routes are Starlette ``Route`` objects that ``app.py`` hands to
 ``demo.launch(app_kwargs={"routes": routes()})`` (the documented way to pass FastAPI constructor
@@ -47,6 +57,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,22 +68,32 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from backend.errors import InputError, ModelUnavailableError
+from backend.errors import IdentityError, InputError, ModelUnavailableError, RateLimitedError
 
 PREFIX = "/annotate/v1"
 MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 256  # any one string of a request (the longest field, a client id, has 128)
+MAX_INT_DIGITS = 18
 IMAGE_CACHE = "public, max-age=31536000, immutable"
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
+        self.headers = headers
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+class SafeJSONResponse(JSONResponse):
+    """JSON rendered as ASCII (any character escaped, so no text can fail to encode) and without NaN."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return SafeJSONResponse({"error": message}, status_code=status, headers=headers)
 
 
 def hf_user(request: Request) -> str | None:
@@ -84,10 +105,11 @@ def hf_user(request: Request) -> str | None:
     if not isinstance(info, dict):
         return None
     expires_at = info.get("expires_at")
-    if expires_at is not None and expires_at < time.time():
+    if expires_at is not None and (not isinstance(expires_at, (int, float)) or expires_at < time.time()):
         return None
     userinfo = info.get("userinfo") or {}
-    return userinfo.get("preferred_username") or None
+    name = userinfo.get("preferred_username") if isinstance(userinfo, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _check_campaign(name: object) -> None:
@@ -103,9 +125,13 @@ def _check_campaign(name: object) -> None:
 async def _run(request: Request, work: Callable[[], Any], status: int = 200) -> Response:
     """Run ``work`` in the thread pool; turn what it returns into JSON and its errors into 4xx/5xx JSON."""
     try:
-        return JSONResponse(await run_in_threadpool(work), status_code=status)
+        return SafeJSONResponse(await run_in_threadpool(work), status_code=status)
     except ApiError as error:
-        return _error(error.status, str(error))
+        return _error(error.status, str(error), error.headers)
+    except RateLimitedError as error:
+        return _error(429, str(error), {"Retry-After": str(error.retry_after)})
+    except IdentityError as error:
+        return _error(403, str(error))
     except InputError as error:
         return _error(400, str(error))
     except ModelUnavailableError as error:
@@ -116,30 +142,94 @@ async def _run(request: Request, work: Callable[[], Any], status: int = 200) -> 
                            "client id (answers are stored at most once).")
 
 
+# ------------------------------------------------------------------------------------------ input bounds
+
+
+class _Refused(ValueError):
+    """A JSON value outside the bounds (raised from inside the parser's hooks)."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"a number has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("a number is too large")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise _Refused(f"{text} is not a number JSON allows")
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON text within the bounds (module docstring); ApiError 400 with a sentence otherwise."""
+    try:
+        return json.loads(raw, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
+    except _Refused as error:
+        raise ApiError(400, f"The request body was refused: {error}; send only the documented fields.") from error
+    except RecursionError as error:
+        raise ApiError(400, "The request body nests too deeply; send one flat JSON object.") from error
+    except (UnicodeDecodeError, ValueError):  # JSONDecodeError is a ValueError; so is an over-long integer
+        return None
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` when it is text a request may carry (length, no NUL, no lone surrogates), else 400."""
+    if len(value) > MAX_TEXT_CHARS:
+        raise ApiError(400, f"The {what} is longer than {MAX_TEXT_CHARS} characters; send the value the API gave you.")
+    if "\x00" in value:
+        raise ApiError(400, f"The {what} contains a NUL character; send the value the API gave you.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ApiError(400, f"The {what} contains a lone surrogate, which is not text; send UTF-8 text.") from error
+    return value
+
+
+def _check_value(field: str, value: object) -> object:
+    if value is None or isinstance(value, (bool, int, float)):  # numbers already bounded by the parser
+        return value
+    if isinstance(value, str):
+        return check_text(value, f"field '{field}'")
+    raise ApiError(400, f"The field '{field}' holds a {'list' if isinstance(value, list) else 'JSON object'}; send "
+                        "a string or a number.")
+
+
 async def _body(request: Request, fields: tuple[str, ...]) -> dict:
     """The JSON object of a POST body with exactly the expected fields (missing ones are None)."""
+    too_big = ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+    if declared is not None and declared.isdigit() and (len(declared) > 12 or int(declared) > MAX_BODY_BYTES):
+        raise too_big
     chunks, size = [], 0
     async for chunk in request.stream():  # also bounded when the client sends no (or a false) Content-Length
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB; send only the answer's fields.")
+            raise too_big
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        body = None
+    body = parse_json(b"".join(chunks))
     if not isinstance(body, dict):
         raise ApiError(400, f"The request body is not a JSON object; send {{{', '.join(repr(f) for f in fields)}}} "
                             "with Content-Type: application/json.")
     unknown = sorted(set(body) - set(fields))
     if unknown:
-        raise ApiError(400, f"Unknown field(s) {', '.join(map(repr, unknown))}; send only "
-                            f"{', '.join(map(repr, fields))}.")
-    return {field: body.get(field) for field in fields}
+        names = ", ".join(repr(check_text(name, "field name"))[:40] for name in unknown[:5])
+        raise ApiError(400, f"Unknown field(s) {names}; send only {', '.join(map(repr, fields))}.")
+    return {field: _check_value(field, body.get(field)) for field in fields}
+
+
+def _query(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return None if value is None else check_text(value, f"query parameter '{name}'")
+
+
+def _path(request: Request, name: str) -> str:
+    return check_text(request.path_params[name], "name in the path")
 
 
 def _image_path(request: Request, file: str | None) -> str | None:
@@ -152,6 +242,13 @@ def _image_path(request: Request, file: str | None) -> str | None:
 # ------------------------------------------------------------------------------------------ handlers
 
 
+async def new_annotator(request: Request) -> Response:
+    """A new annotator id issued by the server (the request body, if any, is ignored)."""
+    from backend.store.annotators import issue_annotator_id
+
+    return await _run(request, lambda: {"annotator_id": issue_annotator_id()}, status=201)
+
+
 async def list_open_campaigns(request: Request) -> Response:
     from backend.store.campaigns import list_campaigns
 
@@ -161,11 +258,10 @@ async def list_open_campaigns(request: Request) -> Response:
 async def next_pair(request: Request) -> Response:
     from backend.store import pairwise
 
-    name, annotator_id, user = request.path_params["name"], request.query_params.get("annotator_id"), hf_user(request)
-
     def work() -> dict:
+        name, annotator_id = _path(request, "name"), _query(request, "annotator_id")
         _check_campaign(name)
-        served = pairwise.next_pair(name, annotator_id, hf_user=user)
+        served = pairwise.next_pair(name, annotator_id, hf_user=hf_user(request))
         return {"campaign": name, "pair_id": served.pair_id, "left_image": _image_path(request, served.left_image),
                 "right_image": _image_path(request, served.right_image), "progress": served.progress.text}
 
@@ -175,11 +271,10 @@ async def next_pair(request: Request) -> Response:
 async def next_item(request: Request) -> Response:
     from backend.store import rating
 
-    name, annotator_id, user = request.path_params["name"], request.query_params.get("annotator_id"), hf_user(request)
-
     def work() -> dict:
+        name, annotator_id = _path(request, "name"), _query(request, "annotator_id")
         _check_campaign(name)
-        served = rating.next_item(name, annotator_id, hf_user=user)
+        served = rating.next_item(name, annotator_id, hf_user=hf_user(request))
         return {"campaign": name, "item_id": served.item_id, "image": _image_path(request, served.image),
                 "composite": _image_path(request, served.composite),
                 "reference": _image_path(request, served.reference), "progress": served.progress.text}
@@ -226,14 +321,15 @@ async def image(request: Request) -> Response:
     from backend.store.db import default_database
 
     sha256 = request.path_params["sha256"]
-    etag = f'"{sha256}"'
     try:
         path = default_database().media.path(sha256)
-    except InputError as error:
-        return _error(400, str(error))
+    except InputError:
+        return _error(400, "That is not an image hash; hashes are 64 lowercase hex digits (use the image paths the "
+                           "API returns).")
     except Exception:
         log.exception("annotation API: the media store is unavailable")
         return _error(503, "The annotation store is unavailable; retry in a moment.")
+    etag = f'"{sha256}"'
     if not path.is_file():
         return _error(404, f"There is no stored image {sha256[:12]}...; use the image paths the API returns.")
     if etag in request.headers.get("if-none-match", ""):
@@ -244,6 +340,7 @@ async def image(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     """The routes, for ``demo.launch(app_kwargs={"routes": routes()})`` or any Starlette/FastAPI app."""
     return [
+        Route(f"{PREFIX}/annotators", new_annotator, methods=["POST"]),
         Route(f"{PREFIX}/campaigns", list_open_campaigns, methods=["GET"]),
         Route(f"{PREFIX}/campaigns/{{name}}/next_pair", next_pair, methods=["GET"]),
         Route(f"{PREFIX}/campaigns/{{name}}/next_item", next_item, methods=["GET"]),

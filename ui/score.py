@@ -10,7 +10,7 @@ from backend import registry
 from backend.errors import HarmonyLabError
 from backend.scoring import score_images, wide_table
 from backend.settings import Settings
-from ui.common import file_paths, temporary_file, user_errors
+from ui.common import file_paths, rounded, temporary_file, user_errors
 
 DEFAULT_MODELS = ("psnr", "ssim", "piqe")
 
@@ -38,6 +38,7 @@ def model_table() -> pd.DataFrame:
             "mode": "FR" if card.full_reference else "NR",
             "direction": "lower is better" if card.lower_better else "higher is better",
             "range": card.range_description,
+            "implementation": card.implementation,
             "status": str(status),
             "summary": card.summary,
         })
@@ -73,7 +74,7 @@ def refresh_saved_prompts(current):
 
 
 @user_errors
-def score(images, references, mask, models, prompt=None, progress=gr.Progress()):
+def score(images, references, mask, models, prompt=None, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
     """Score images (and references / mask / saved prompt when given) with the chosen models.
 
     Returns the table (one row per image, one column per model), the long CSV file and a chart.
@@ -88,7 +89,7 @@ def score(images, references, mask, models, prompt=None, progress=gr.Progress())
     )
     csv_path = temporary_file(".csv", prefix="harmonylab-scores-")
     results.to_csv(csv_path, index=False)
-    return wide_table(results).round(6), str(csv_path), score_chart(results)
+    return rounded(wide_table(results), 6), str(csv_path), score_chart(results)
 
 
 def build(config: Settings) -> gr.File:

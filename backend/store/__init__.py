@@ -7,12 +7,13 @@ MOS after subject screening) collected them, as a portal that many people use at
 Modules (each small, each with its own docstring):
 - ``models``      SQLModel tables; ``migrations/`` + ``migrate`` the Alembic schema history (upgrade at start-up)
 - ``db``          engine from the settings (``HARMONYLAB_DATABASE_URL``; SQLite in ``HARMONYLAB_DATA_DIR`` by default)
-- ``secrets``     keys the deployment generates for itself (the browser-id signing key), shared by replicas
+- ``secrets``     keys the deployment generates for itself (the root key of annotator ids), shared by replicas
 - ``prompts``     saved PromptIQA prompts
 - ``media``       content-addressed image files
 - ``manifest``    manifest / gold CSV and archive reading; ``campaigns`` creation and cached lookup
-- ``tokens``      signed pair/item ids; ``samplers`` which pair next; ``quality`` gold, caps, response time
-- ``annotators``  identity and flags; ``answers`` validate-then-store-once shared by
+- ``tokens``      sealed (opaque) pair/item ids; ``samplers`` which pair next; ``quality`` gold, caps, response time
+- ``annotators``  server-issued identities, pseudonyms and flags; ``limits`` rate limits and bounded tables
+- ``answers``     validate-then-store-once shared by
 - ``pairwise``    ``/next_pair`` and ``/vote``; ``rating`` ``/next_item`` and ``/rate``
 - ``export``      raw CSV / Parquet, statistics, win matrices; ``admin`` the admin password; ``portal`` page helpers
 - ``cli``         ``python -m backend campaign ...``

@@ -1,14 +1,19 @@
 """The part of answering shared by pairwise votes and ratings: validate, then store exactly once.
 
 Order of work for an answer (nothing is written before every check has passed):
-1. campaign (exists, right kind, open), annotator id, served token (signature, campaign, annotator,
-   age), the answer itself, client id, response time, daily cap;
+1. campaign (exists, right kind, open), annotator id (issued by this server,
+   :mod:`backend.store.annotators`), served token (sealed for this campaign and annotator, age), the answer
+   itself, client id, rate limits (:mod:`backend.store.limits`), response time, daily cap;
 2. one INSERT, committed before the acknowledgement is returned (so an acknowledged answer survives a
    crash of the app the moment after) — through the database's group-commit writer
    (:mod:`backend.store.writer`), which commits answers arriving together in one transaction;
 3. a retry with the same client id finds the stored row and gets ``status: "duplicate"`` with the same
-   row id, whatever it sends as answer: the first answer wins. A second answer to the same served
-   pair/item under a new client id is refused.
+   row id, whatever it sends as answer: the first answer wins — also when the annotator is over a rate
+   limit or the daily cap by then. A second answer to the same served pair/item under a new client id is
+   refused.
+
+The annotator's row is created with the first stored answer; serving only looks it up
+(:meth:`Requester.row_id`), so requests with fresh ids write nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from typing import TypeVar
 
 from sqlmodel import select
 
-from backend.errors import InputError
-from backend.store import quality, tokens
+from backend.errors import InputError, RateLimitedError
+from backend.store import limits, quality, tokens
 from backend.store.annotators import annotator_key, annotator_row_id
 from backend.store.campaigns import CampaignInfo, get_campaign
 from backend.store.db import Database, default_database
@@ -41,11 +46,14 @@ class Requester:
     key: str
     kind: str
 
-    def row_id(self) -> int:
-        return annotator_row_id(self.db, self.key, self.kind)
+    def row_id(self, create: bool = False) -> int | None:
+        """The annotator's row id; None when they have none yet (created only when ``create``)."""
+        return annotator_row_id(self.db, self.key, self.kind, create=create)
 
     def progress(self) -> quality.Progress:
         annotator = self.row_id()  # before taking a connection: never hold two at once (pool exhaustion)
+        if annotator is None:
+            return quality.Progress(0, 0, self.campaign.daily_cap)
         with self.db.read_connection() as connection:
             return quality.progress(connection, self.campaign, annotator)
 
@@ -55,8 +63,13 @@ def requester(campaign: object, annotator_id: object, hf_user: str | None, kind:
     db = db or default_database()
     info = get_campaign(campaign, db, kind=kind)
     quality.check_open(info)
-    key, annotator_kind = annotator_key(annotator_id, hf_user)
+    key, annotator_kind = annotator_key(annotator_id, hf_user, db)
     return Requester(db, info, key, annotator_kind)
+
+
+def check_serve_limit(req: Requester) -> None:
+    """The rate limits of serving a pair/item (RateLimitedError, nothing changed, when over)."""
+    limits.check_serve(req.db.limits, req.campaign.id, req.key)
 
 
 def read_served(req: Requester, token: object, kind: str) -> tokens.Served:
@@ -86,8 +99,15 @@ def store(req: Requester, table, served: tokens.Served, client_id: str, answer: 
     been reached since (the retry of the answer that reached it must not fail).
     """
     response_ms = max(served.age_ms(), 0)
+    try:
+        limits.check_answer(req.db.limits, req.campaign.id, req.key)
+    except RateLimitedError:  # a retry of a stored answer is still acknowledged: nothing is lost
+        row = _existing(req.db, table, client_id, served.nonce)
+        if row is None or req.row_id() is None:
+            raise
+        return _acknowledge_existing(req, row, req.row_id(), served, client_id, answer)
     quality.check_response_time(req.campaign, response_ms)
-    annotator = req.row_id()
+    annotator = req.row_id(create=True)
     if req.campaign.daily_cap:
         try:
             with req.db.read_connection() as connection:

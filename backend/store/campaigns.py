@@ -8,6 +8,7 @@ groups, gold answers, token secret) is loaded once into a :class:`CampaignInfo` 
 
 from __future__ import annotations
 
+import random
 import re
 import tempfile
 import time
@@ -19,7 +20,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from backend.errors import InputError
+from backend.errors import InputError, shown
 from backend.store import manifest as manifests
 from backend.store import samplers, tokens
 from backend.store.db import Database, default_database
@@ -126,7 +127,8 @@ def list_campaigns(db: Database | None = None, *, only_open: bool = False) -> li
 
 
 def get_campaign(name: object, db: Database | None = None, *, kind: str | None = None) -> CampaignInfo:
-    """The campaign called ``name`` (cached); InputError naming the known campaigns when there is none."""
+    """The campaign called ``name`` (cached); InputError naming the open campaigns (never closed ones) when
+    there is none."""
     db = db or default_database()
     if not isinstance(name, str) or not name.strip():
         raise InputError("No campaign was given; choose a campaign (see `python -m backend campaign list`).")
@@ -136,10 +138,10 @@ def get_campaign(name: object, db: Database | None = None, *, kind: str | None =
     if cached is not None and cached[0] > now:
         info = cached[1]
     else:
-        info = _load(db, name)
+        info = _load(db, name) if NAME_PATTERN.match(name) else None  # no campaign has another kind of name
         if info is None:
-            known = ", ".join(c["name"] for c in list_campaigns(db)[:10]) or "none yet"
-            raise InputError(f"There is no campaign '{name}'; known campaigns: {known}.")
+            known = ", ".join(c["name"] for c in list_campaigns(db, only_open=True)[:10]) or "none"
+            raise InputError(f"There is no campaign {shown(name, 110)}; open campaigns: {known}.")
         db.campaign_cache[name] = (now + CACHE_SECONDS, info)
     if kind is not None and info.kind != kind:
         other = "/next_pair and /vote" if info.kind == "pairwise" else "/next_item and /rate"
@@ -273,8 +275,11 @@ def create_campaign(
                 second = None if row.other is None else Item(
                     campaign_id=campaign.id, sha256=hashes[row.other], group_name=group, method="worse",
                     source_path=row.other.name, is_gold=True)
-                session.add_all([first] + ([second] if second else []))
-                session.flush()
+                pair = [first] + ([second] if second else [])
+                random.shuffle(pair)  # ids in random order: the better image's id says nothing about it
+                for item in pair:
+                    session.add(item)
+                    session.flush()
                 session.add(GoldAnswer(campaign_id=campaign.id, item_id=first.id,
                                        other_item_id=second.id if second else None,
                                        min_score=row.min_score, max_score=row.max_score))

@@ -30,6 +30,9 @@ SQLite settings, chosen for durability and concurrency:
   balloon; the lock hands over at once. Other processes (replicas, the CLI) still meet the busy timeout.
 - ``foreign_keys=ON``.
 
+Per-process state of a :class:`Database`: caches (campaigns, annotator row ids in a bounded table, win
+counts) and the rate limits of :mod:`backend.store.limits`; replicas share only the database itself.
+
 Every :class:`Database` upgrades its schema to the newest migration when it is opened
 (:func:`backend.store.migrate.upgrade_to_head`, safe when several processes start at once).
 """
@@ -48,6 +51,7 @@ from sqlmodel import Session
 
 from backend import settings
 from backend.errors import InputError
+from backend.store.limits import ANNOTATOR_CACHE, BoundedCache, RateLimits
 from backend.store.media import MediaStore
 from backend.store.migrate import upgrade_to_head
 from backend.store.writer import GroupWriter
@@ -119,8 +123,10 @@ class Database:
         self.lock = threading.Lock()
         self._write_turn = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self.campaign_cache: dict[str, tuple[float, object]] = {}
-        self.annotator_ids: dict[str, int] = {}
+        self.annotator_ids = BoundedCache(ANNOTATOR_CACHE)  # annotator key -> row id (bounded: ids are cheap)
         self.counts_cache: dict[int, tuple[float, object]] = {}
+        self.limits = RateLimits()  # rate limits of this process (backend.store.limits)
+        self.identity_root: tuple[str | None, str] | None = None  # (setting, root key) of annotator ids
         self._writer = None
         if upgrade:
 
@@ -179,6 +185,8 @@ class Database:
             self.campaign_cache.clear()
             self.annotator_ids.clear()
             self.counts_cache.clear()
+            self.limits.clear()
+            self.identity_root = None
 
     def dispose(self) -> None:
         if self._writer is not None:

@@ -101,6 +101,6 @@ class MediaStore:
         """The stored file of ``sha256`` as a string path (what Gradio's image outputs take)."""
         path = self.path(sha256)
         if not path.exists():
-            raise InputError(f"The image {sha256[:12]}... is missing from {self.root}; re-create the campaign "
-                             "or restore the data directory.")
+            raise InputError(f"The image {sha256[:12]}... is missing from the data directory's image store; "
+                             "re-create the campaign or restore the data directory.")  # no server path in replies
         return str(path)

@@ -95,7 +95,7 @@ class Annotator(SQLModel, table=True):
     __table_args__ = (CheckConstraint("kind IN ('anonymous', 'huggingface')", name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=128, unique=True)  # browser-kept anonymous id, or "hf:<user name>"
+    key: str = Field(max_length=128, unique=True)  # an issued id's key ("anon-<hex>"), or "hf:<user name>"
     kind: str = Field(max_length=16)
     flagged: bool = False
     flag_reason: str | None = None
@@ -181,7 +181,11 @@ class SavedPrompt(SQLModel, table=True):
     scores: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # floats in the user's own scale
     labels: list = Field(sa_column=Column(sqlalchemy.JSON, nullable=False))  # display names of the images
     created_at: datetime = Field(sa_column=_timestamp())
-
+    # Who saved it ("browser:<id>" or "hf:<login>"); NULL: saved from the command line or before owners
+    # existed (migration 0004_prompt_owner), so only the admin may replace or delete it.
+    owner: str | None = Field(default=None, max_length=160, index=True)
+    stored_bytes: int = Field(default=0, sa_column=Column(sqlalchemy.BigInteger, nullable=False,
+                                                          server_default="0"))  # PNG bytes of its images
 
 
 class DeploymentSecret(SQLModel, table=True):

@@ -2,8 +2,10 @@
 
 - :func:`next_pair` serves two images of one group, left/right in random order, method names hidden
   (image files are named by content hash). The pair comes from the campaign's sampler
-  (:mod:`backend.store.samplers`), or with probability ``gold_rate`` is a gold pair. The returned
-  ``pair_id`` is a signed token naming campaign, items, left side and annotator (:mod:`backend.store.tokens`).
+  (:mod:`backend.store.samplers`), or with probability ``gold_rate`` is a gold pair (its better image on
+  the left or the right at random, like any pair). The returned ``pair_id`` is an opaque token sealing
+  items, left side and gold answer for this campaign and annotator (:mod:`backend.store.tokens`): a client
+  can read nothing from it, so gold pairs cannot be told apart or answered without looking.
 - :func:`vote` stores the choice (``left``, ``right``, or ``tie`` when the campaign allows it) for a served
   pair, exactly once per client vote id (:mod:`backend.store.answers`).
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.errors import InputError
+from backend.errors import InputError, shown
 from backend.store import answers, quality, samplers, tokens
 from backend.store.db import Database
 from backend.store.export import win_matrix
@@ -48,6 +50,7 @@ def _choose(req: answers.Requester, rng: np.random.Generator) -> tuple[tuple[int
 def next_pair(campaign: str, annotator_id: str, *, hf_user: str | None = None, db: Database | None = None) -> ServedPair:
     """The next pair for this annotator (InputError when the campaign is unknown, closed or capped)."""
     req = answers.requester(campaign, annotator_id, hf_user, "pairwise", db)
+    answers.check_serve_limit(req)
     progress = req.progress()
     quality.check_cap(req.campaign, progress)
     pair, gold_id = _choose(req, np.random.default_rng())
@@ -62,7 +65,7 @@ def parse_choice(choice: object, allow_tie: bool, campaign: str) -> str:
     if text == "tie" and not allow_tie:
         raise InputError(f"Campaign '{campaign}' does not allow ties; choose left or right.")
     if text not in allowed:
-        raise InputError(f"The choice {choice!r} is not valid; send {', '.join(allowed[:-1])} or {allowed[-1]}.")
+        raise InputError(f"The choice {shown(choice)} is not valid; send {', '.join(allowed[:-1])} or {allowed[-1]}.")
     return text
 
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from backend.store import pairwise, rating
-from backend.store.annotators import ANONYMOUS_ID, HF_PREFIX
+from backend.store.annotators import issue_annotator_id, verified_key
 from backend.store.campaigns import CampaignInfo, get_campaign
-from backend.store.db import Database
+from backend.store.db import Database, default_database
 
 
-def browser_annotator_id(stored: object) -> str:
-    """The anonymous id kept in the browser, or a new random one when there is none (or it is unusable)."""
-    if isinstance(stored, str) and ANONYMOUS_ID.match(stored) and not stored.lower().startswith(HF_PREFIX):
-        return stored
-    return f"anon-{uuid.uuid4().hex}"
+def browser_annotator_id(stored: object, db: Database | None = None) -> str:
+    """The annotator id kept in the browser when the server issued it, else a new one (rate-limited).
+
+    An id kept by an older release (unsigned ``anon-...``) is not trusted — the browser could have written
+    anything there — so that visitor gets a new id; their earlier answers stay under the old key.
+    """
+    db = db or default_database()
+    if verified_key(db, stored) is not None:
+        return stored.strip()
+    return issue_annotator_id(db)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 - :func:`next_item` serves one image the annotator has not rated yet (uniformly among those), with its
   composite and reference when the manifest gave them — the three images participants saw in paper
   000 — or, with probability ``gold_rate``, a gold item. Each annotator rates each image at most once,
-  as in the paper's protocol.
+  as in the paper's protocol. The returned ``item_id`` is an opaque token (:mod:`backend.store.tokens`): it
+  does not say which image or whether it is gold.
 - :func:`rate` stores a score from 1 to 5 (one overall score judging harmonization effect, content
   authenticity and foreground detail preservation), exactly once per client rating id.
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlmodel import select
 
-from backend.errors import InputError
+from backend.errors import InputError, shown
 from backend.store import answers, quality, tokens
 from backend.store.db import Database
 from backend.store.models import Rating
@@ -36,15 +37,19 @@ class ServedItem:
 
 
 def _unrated(req: answers.Requester) -> list[int]:
-    query = select(Rating.item_id).where(Rating.campaign_id == req.campaign.id, Rating.annotator_id == req.row_id())
-    with req.db.read_connection() as connection:
-        rated = set(connection.execute(query).scalars())
+    annotator = req.row_id()
+    rated: set[int] = set()
+    if annotator is not None:  # an annotator without a row has rated nothing
+        query = select(Rating.item_id).where(Rating.campaign_id == req.campaign.id, Rating.annotator_id == annotator)
+        with req.db.read_connection() as connection:
+            rated = set(connection.execute(query).scalars())
     return [i for i in req.campaign.ordinary_ids if i not in rated]
 
 
 def next_item(campaign: str, annotator_id: str, *, hf_user: str | None = None, db: Database | None = None) -> ServedItem:
     """The next image for this annotator to rate (InputError when unknown, closed, capped or all rated)."""
     req = answers.requester(campaign, annotator_id, hf_user, "rating", db)
+    answers.check_serve_limit(req)
     progress = req.progress()
     quality.check_cap(req.campaign, progress)
     rng = np.random.default_rng()
@@ -65,14 +70,17 @@ def next_item(campaign: str, annotator_id: str, *, hf_user: str | None = None, d
 
 
 def parse_score(score: object) -> int:
+    """A score from 1 to 5 (a whole number, also as text or as 4.0); compared before any conversion, so a
+    huge or non-finite number is refused like any other."""
     value = None
     if isinstance(score, str) and score.strip() in ("1", "2", "3", "4", "5"):
         value = int(score.strip())
-    elif isinstance(score, (int, float, np.integer, np.floating)) and not isinstance(score, bool):
-        if float(score).is_integer():
-            value = int(score)
+    elif isinstance(score, (int, np.integer)) and not isinstance(score, bool) and 1 <= score <= 5:
+        value = int(score)
+    elif isinstance(score, (float, np.floating)) and 1 <= score <= 5 and float(score).is_integer():
+        value = int(score)
     if value not in SCALE:
-        raise InputError(f"The rating {score!r} is not valid; send a whole number from 1 (bad) to 5 (excellent).")
+        raise InputError(f"The rating {shown(score)} is not valid; send a whole number from 1 (bad) to 5 (excellent).")
     return value
 
 

@@ -2,9 +2,10 @@
 
 :func:`deployment_secret` returns the key named ``name``, creating a random one the first time. Every
 replica of one database and every restart get the same key: the first writer wins (the primary key
-makes a second insert fail, after which the stored key is read). Used for the key that signs anonymous
-annotator ids in the browser when the operator did not set ``HARMONYLAB_BROWSER_SECRET`` -- a key
-published in the source code would let anyone forge any annotator's id.
+makes a second insert fail, after which the stored key is read). Used for the root key of the annotator
+ids the server issues (:mod:`backend.store.annotators`) when the operator did not set
+``HARMONYLAB_BROWSER_SECRET`` -- a key published in the source code would let anyone forge any
+annotator's id.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def store(tmp_path, monkeypatch, settings_env):
 def rating_campaign(db, folder):
     """12 harmonized images (4 composites x 3 methods) with references, rated 1-5 by 5 simulated annotators."""
     from backend.store import rating
+    from backend.store.annotators import sign
     from backend.store.campaigns import CampaignSettings, create_campaign
 
     rows = ["path,group,method,reference"]
@@ -57,10 +58,11 @@ def rating_campaign(db, folder):
     rng = np.random.default_rng(3)
     given = []
     for annotator in [f"rater-{k}" for k in range(5)]:
+        issued = sign(db, annotator)  # the annotator id the server would issue
         for _ in range(len(info.items)):
-            served = rating.next_item(name, annotator, db=db)
+            served = rating.next_item(name, issued, db=db)
             score = int(np.clip(np.rint(QUALITY[method_of[served.image]] + rng.normal(0, 0.6)), 1, 5))
-            rating.rate(name, annotator, served.item_id, score, uuid.uuid4().hex, db=db)
+            rating.rate(name, issued, served.item_id, score, uuid.uuid4().hex, db=db)
             given.append({"annotator": annotator, "image": str(served.image), "score": score})
     return name, pd.DataFrame(given)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from gradio_client import handle_file
 
@@ -31,10 +33,11 @@ def test_promptiqa_endpoint_scores_in_the_prompt_scale(client, files):
 
 def test_save_then_load_a_named_prompt(client, files):
     prompt = [handle_file(str(files / f"p{k}.png")) for k in range(3)]
-    message, _ = client.predict("api-prompt", prompt, "1, 2, 3", api_name="/promptiqa_save")
-    assert "api-prompt" in message and "3 pairs" in message
+    message, _, owner_token = client.predict("api-prompt", prompt, "1, 2, 3", api_name="/promptiqa_save")
+    assert "api-prompt" in message and "3 pairs" in message and owner_token.startswith("po1.")
     paths, scores, gallery = client.predict("api-prompt", api_name="/promptiqa_load")
     assert scores == "1, 2, 3" and len(paths) == 3 and len(gallery) == 3
+    assert [Path(p).name for p in paths] == ["p0.png", "p1.png", "p2.png"]  # copies named by label, not the store's files
 
 
 def test_bad_prompts_are_sentences_and_the_app_keeps_serving(client, files):

@@ -60,13 +60,25 @@ def test_unknown_saved_prompt_and_too_few_pairs_are_clear_errors(store, capsys):
     assert main(["promptiqa", "prompts", "--json"]) == 0 and capsys.readouterr().out.strip() == "[]"
 
 
-def test_tab_sampling_returns_the_sampled_files_even_when_names_repeat(tmp_path):
-    """The PromptIQA tab's "sample" action gives the chosen rows' own files (two folders hold a 'p0.png')."""
+def test_tab_sampling_reads_the_uploaded_files_the_csv_names(tmp_path):
+    """The PromptIQA tab's "sample" action matches the CSV's paths to the uploads by file name: whatever folder
+    a row names, the uploaded file of that name is used (issue #20); two uploads of one name are refused."""
+    from backend.errors import InputError
     from ui.promptiqa import sample
 
     low, high = write_prompt(tmp_path / "a", [1]), write_prompt(tmp_path / "b", [9], noisy_series(2)[1:])
+    (high.parent / "p0.png").rename(high.parent / "p1.png")
     scored = tmp_path / "scored.csv"
-    scored.write_text(f"path,score\n{low.parent / 'p0.png'},1\n{high.parent / 'p0.png'},9\n")
-    paths, scores, gallery = sample(str(scored), None, None, 2, "interval", 0)
-    assert paths == [str(low.parent / "p0.png"), str(high.parent / "p0.png")]
-    assert len(gallery) == 2 and scores == "1, 9"
+    scored.write_text("path,score\n/home/someone/photos/p0.png,1\nC:\\Users\\me\\p1.png,9\n")
+    uploads = [str(low.parent / "p0.png"), str(high.parent / "p1.png")]
+    paths, scores, gallery = sample(str(scored), uploads, None, 2, "interval", 0)
+    assert paths == uploads and len(gallery) == 2 and scores == "1, 9"
+    (tmp_path / "c").mkdir()
+    twin = tmp_path / "c" / "p0.png"
+    twin.write_bytes((low.parent / "p0.png").read_bytes())
+    with pytest.raises(Exception, match="Two uploaded files are called 'p0.png'"):
+        sample(str(scored), [*uploads, str(twin)], None, 2, "interval", 0)
+    with pytest.raises(InputError, match="upload every image the CSV names"):
+        from backend.iqa.promptiqa.service import read_scored_csv
+
+        read_scored_csv(scored, allowed_files=uploads[:1])

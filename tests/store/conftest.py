@@ -101,6 +101,22 @@ def campaign_files(tmp_path) -> dict[str, Path]:
             "gold_rating": root / "gold_rating.csv"}
 
 
+def annotator(db, key: str) -> str:
+    """The annotator id the server would issue, with a readable ``key`` (the server picks random ones): what
+    tests send as ``annotator_id``. ``db`` is any open database of the app (they share the signing key)."""
+    from backend.store.annotators import sign
+
+    return sign(db, key)
+
+
+def served_token(info, token: str, key: str):
+    """What the pair/item token ``token`` served to annotator ``key`` names (items, gold): opened with the
+    campaign's secret (``info`` is its CampaignInfo) as only the server can."""
+    from backend.store import tokens
+
+    return tokens.read(token, token[0], info.id, info.name, info.secret, key)
+
+
 def make_campaign(db, files: dict[str, Path], name: str = "study", kind: str = "pairwise", gold: bool = False, **settings):
     from backend.store.campaigns import CampaignSettings, create_campaign
 
@@ -119,6 +135,27 @@ def cli_database(database_url, tmp_path, monkeypatch, settings_env):
     settings_env(HARMONYLAB_DATABASE_URL=database_url, HARMONYLAB_DATA_DIR=tmp_path / "cli-data")
     yield database_url
     close_default_databases()
+
+
+@pytest.fixture
+def rest_client(database_url, tmp_path, settings_env):
+    """The JSON API of ``ui/rest.py`` in this process (Starlette's TestClient: the same routes and services the
+    app serves, without starting it) on this test's database; yields ``(client, db)``. Server errors come back
+    as 500 responses, not exceptions. Tests change settings (rate limits) with ``settings_env`` first."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from backend.store.db import Database, close_default_databases
+    from ui import rest
+
+    settings_env(HARMONYLAB_DATABASE_URL=database_url, HARMONYLAB_DATA_DIR=tmp_path / "data")
+    db = Database(database_url, tmp_path / "data")
+    try:
+        with TestClient(Starlette(routes=rest.routes()), raise_server_exceptions=False) as client:
+            yield client, db
+    finally:
+        close_default_databases()
+        db.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -161,7 +198,7 @@ def unique_name(prefix: str) -> str:
 class VoteStreamer:
     """Clients that vote as fast as the app answers and remember every acknowledged client id.
 
-    ``connect()`` opens one client per thread (a context manager); ``vote(client, campaign, annotator,
+    ``connect()`` opens one client per thread (a context manager); ``vote(client, campaign, annotator id,
     vote_id)`` asks for a pair, votes on it and returns the acknowledgement. A thread stops at its first
     failure (the app was killed under it).
     """
@@ -177,7 +214,7 @@ class VoteStreamer:
             with self.connect() as client:
                 while True:
                     vote_id = f"{self.prefix}-{index}-{uuid.uuid4().hex}"
-                    ack = self.vote(client, self.campaign, f"{self.prefix}-streamer-{index}", vote_id)
+                    ack = self.vote(client, self.campaign, self.annotators[index], vote_id)
                     assert ack["status"] == "stored" and ack["client_id"] == vote_id
                     with self.lock:
                         self.acknowledged.append(vote_id)
@@ -196,6 +233,7 @@ class VoteStreamer:
 
         from backend.store.models import Comparison
 
+        self.annotators = [annotator(app_db, f"{self.prefix}-streamer-{k}") for k in range(len(self.threads))]
         for thread in self.threads:
             thread.start()
         deadline = time.monotonic() + 120

@@ -14,7 +14,16 @@ from backend.store.campaigns import get_campaign
 from backend.store.items import NewItem, add_items, add_items_from_manifest, harmonized_items
 from backend.store.models import Item
 from tests.conftest import sample_photo
-from tests.store.conftest import ADMIN_PASSWORD, SIZE, make_campaign, shifted, unique_name, write_photo
+from tests.store.conftest import (
+    ADMIN_PASSWORD,
+    SIZE,
+    annotator,
+    make_campaign,
+    served_token,
+    shifted,
+    unique_name,
+    write_photo,
+)
 
 
 def crop(name: str = "camera") -> np.ndarray:
@@ -55,13 +64,15 @@ def test_add_items_new_group_duplicates_and_conflicts(db, campaign_files, kind):
     again = add_items("study", items[:2], db=db)  # the same request twice: all present, nothing added
     assert again["added"] == [] and len(again["already_present"]) == 2
     assert len(item_rows(db, info.id)) == before + 2
+    new_ids = {a["item_id"] for a in outcome["added"]}
     if kind == "pairwise":  # the new group is served (the sampler chooses groups uniformly; try a few times)
-        served = {pairwise.next_pair("study", "adder", db=db).pair_id.split(".")[1] for _ in range(60)}
-        new_ids = {str(a["item_id"]) for a in outcome["added"]}
-        assert any(set(pair.split("-")) == new_ids for pair in served)
+        served = [served_token(updated, pairwise.next_pair("study", annotator(db, "adder"), db=db).pair_id, "adder")
+                  for _ in range(60)]
+        assert any(set(pair.item_ids) == new_ids for pair in served)
     else:
-        seen = {rating.next_item("study", f"rater-{k}", db=db).item_id.split(".")[1] for k in range(200)}
-        assert {str(a["item_id"]) for a in outcome["added"]} <= seen
+        seen = {served_token(updated, rating.next_item("study", annotator(db, f"rater-{k}"), db=db).item_id,
+                             f"rater-{k}").item_ids[0] for k in range(200)}
+        assert new_ids <= seen
 
 
 def test_add_items_bad_input_stores_nothing(db, campaign_files, tmp_path):

@@ -31,19 +31,21 @@ def test_keyboard_annotation_of_three_pairs_and_a_rating(store_app, app_db, camp
     page.wait_for_function("() => { const e = document.querySelector('#annotate-annotator textarea, #annotate-annotator input');"
                            " return e && e.value.startsWith('anon-'); }")
     annotator = annotator_box.input_value()
+    annotator_key = annotator.rsplit(".", 1)[0]  # the id the server issued is the key and its signature
 
     choose_campaign(page, pairs)
     wait_for_progress(page, 0)
     page.locator("#annotate-left-image img").wait_for()
     first_pair = page.locator("#annotate-left-image img").get_attribute("src")
-    assert first_pair and "/images/" in first_pair  # content-addressed file: the method name is not in the URL
+    assert first_pair and "/annotate/v1/images/" in first_pair  # content-addressed: no method name, no server path
+    assert str(store_app.data_dir) not in first_pair and "file=" not in first_pair
     for answered, key in enumerate(["ArrowLeft", "ArrowRight", "ArrowDown"], start=1):
         page.keyboard.press(key)
         wait_for_progress(page, answered)
 
     with app_db.reading() as session:
         rows = session.exec(select(Comparison.choice, Annotator.key).join(Annotator).order_by(Comparison.id)
-                            .where(Annotator.key == annotator)).all()
+                            .where(Annotator.key == annotator_key)).all()
     assert [choice for choice, _ in rows] == ["left", "right", "tie"]
 
     choose_campaign(page, ratings)
@@ -52,7 +54,7 @@ def test_keyboard_annotation_of_three_pairs_and_a_rating(store_app, app_db, camp
     page.keyboard.press("4")
     wait_for_progress(page, 1)
     with app_db.reading() as session:
-        scores = session.exec(select(Rating.score).join(Annotator).where(Annotator.key == annotator)).all()
+        scores = session.exec(select(Rating.score).join(Annotator).where(Annotator.key == annotator_key)).all()
     assert scores == [4]
 
     page.reload()  # the anonymous id is kept by the browser

@@ -23,7 +23,7 @@ from backend.store.campaigns import (
 )
 from backend.store.export import answers_table, campaign_stats, export_campaign
 from tests.conftest import REPO
-from tests.store.conftest import METHODS, PHOTOS, make_campaign
+from tests.store.conftest import METHODS, PHOTOS, annotator, make_campaign
 
 
 def media_files(db) -> set[str]:
@@ -46,9 +46,9 @@ def test_pairwise_campaign_from_manifest_stores_each_image_once_by_content_hash(
 
 def test_rating_campaign_serves_the_image_with_its_composite_and_reference(db, campaign_files):
     make_campaign(db, campaign_files, name="mos", kind="rating")
-    served = rating.next_item("mos", "rater", db=db)
+    served = rating.next_item("mos", annotator(db, "rater"), db=db)
     assert served.composite and served.reference and served.image != served.composite
-    ack = rating.rate("mos", "rater", served.item_id, 4, "r-1", db=db)
+    ack = rating.rate("mos", annotator(db, "rater"), served.item_id, 4, "r-1", db=db)
     assert ack["status"] == "stored" and ack["score"] == 4
     table = answers_table("mos", db)
     assert list(table.columns[:3]) == ["annotator", "item", "score"] and table.loc[0, "score"] == 4
@@ -117,8 +117,8 @@ def test_campaign_from_a_zip_archive_and_unsupported_uploads(db, campaign_files,
 def test_export_csv_and_parquet_and_stats(db, campaign_files, tmp_path):
     make_campaign(db, campaign_files, allow_tie=True)
     for step, choice in enumerate(["left", "right", "tie", "left"]):
-        served = pairwise.next_pair("study", f"a{step % 2}", db=db)
-        pairwise.vote("study", f"a{step % 2}", served.pair_id, choice, f"v{step}", db=db)
+        served = pairwise.next_pair("study", annotator(db, f"a{step % 2}"), db=db)
+        pairwise.vote("study", annotator(db, f"a{step % 2}"), served.pair_id, choice, f"v{step}", db=db)
     assert export_campaign("study", tmp_path / "votes.csv", db) == 4
     assert export_campaign("study", tmp_path / "votes.parquet", db) == 4
     csv, parquet = pd.read_csv(tmp_path / "votes.csv"), pd.read_parquet(tmp_path / "votes.parquet")

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from backend.store import pairwise
 from backend.store.models import Annotator, Comparison
+from tests.store.conftest import annotator as signed
 from tests.store.conftest import make_campaign
 
 THREADS = 16
@@ -49,7 +50,7 @@ def test_sixteen_threads_exact_counts_and_duplicates_stored_once(db, campaign_fi
             acks.setdefault(vote[3], []).append(ack)
 
     def annotate(index):
-        annotator = f"thread-{index}"
+        annotator = signed(db, f"thread-{index}")
         for step in range(VOTES_PER_THREAD):
             served = pairwise.next_pair("study", annotator, db=db)
             choice = ("left", "right", "tie")[(index + step) % 3]
@@ -79,9 +80,10 @@ def test_sixteen_threads_exact_counts_and_duplicates_stored_once(db, campaign_fi
 def test_the_same_vote_racing_from_eight_threads_is_stored_once(db, campaign_files):
     make_campaign(db, campaign_files)
     votes = []
+    racer = signed(db, "racer")
     for step in range(100):
-        served = pairwise.next_pair("study", "racer", db=db)
-        votes.append(("racer", served.pair_id, "left" if step % 2 else "right", f"race-{step}"))
+        served = pairwise.next_pair("study", racer, db=db)
+        votes.append((racer, served.pair_id, "left" if step % 2 else "right", f"race-{step}"))
     barrier = threading.Barrier(8)
     results: list[dict] = []
     lock = threading.Lock()

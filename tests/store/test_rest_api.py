@@ -1,7 +1,7 @@
 """The plain JSON annotation API (``ui/rest.py``, ``/annotate/v1``) on the real app, on SQLite and PostgreSQL.
 
-Round trips (vote, rating, images), exactly-once storage, 4xx JSON errors that change nothing, the Hugging
-Face session identity (in-process), and (slow) acknowledged votes surviving a SIGKILL of the app.
+Round trips (annotator id, vote, rating, images), exactly-once storage, 4xx JSON errors that change nothing,
+the Hugging Face session identity (in-process), and (slow) acknowledged votes surviving a SIGKILL of the app.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from backend.store import tokens
-from backend.store.campaigns import get_campaign
+from backend.store.campaigns import get_campaign, set_open
 from backend.store.models import Annotator, Comparison, Rating
-from tests.store.conftest import VoteStreamer, make_campaign, unique_name
+from tests.store.conftest import VoteStreamer, annotator, make_campaign, served_token, unique_name
 
 API = "annotate/v1"
 
@@ -33,8 +33,14 @@ def stored(db, table=Comparison) -> dict[str, tuple]:
     return {row.client_id: (row.id, getattr(row, "choice", None) or getattr(row, "score", None)) for row in rows}
 
 
-def next_pair(http, name, annotator="rest-user") -> dict:
-    response = http.get(f"{API}/campaigns/{name}/next_pair", params={"annotator_id": annotator})
+def new_annotator(http) -> str:
+    response = http.post(f"{API}/annotators")
+    assert response.status_code == 201, response.text
+    return response.json()["annotator_id"]
+
+
+def next_pair(http, name, annotator_id) -> dict:
+    response = http.get(f"{API}/campaigns/{name}/next_pair", params={"annotator_id": annotator_id})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -44,16 +50,18 @@ def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
     name = unique_name("rest")
     info = make_campaign(app_db, campaign_files, name=name, allow_tie=True)
     assert {"name": name, "kind": "pairwise", "open": True} in http.get(f"{API}/campaigns").json()["campaigns"]
-    served = next_pair(http, name)
+    user = new_annotator(http)
+    assert user.startswith("anon-") and user != new_annotator(http)
+    served = next_pair(http, name, user)
     assert served["pair_id"].startswith(f"p{info.id}.") and served["left_image"] != served["right_image"]
     assert "0" in served["progress"]
-    left_id = int(served["pair_id"].split(".")[1].split("-")[0])
+    left_id = served_token(info, served["pair_id"], user.rsplit(".", 1)[0]).item_ids[0]
     image = http.get(served["left_image"].lstrip("/"))
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert image.content == Path(app_db.media.file(info.items[left_id].sha256)).read_bytes()
     assert "immutable" in image.headers["cache-control"]
     assert http.get(served["left_image"].lstrip("/"), headers={"If-None-Match": image.headers["etag"]}).status_code == 304
-    body = {"campaign": name, "annotator_id": "rest-user", "pair_id": served["pair_id"], "choice": "tie",
+    body = {"campaign": name, "annotator_id": user, "pair_id": served["pair_id"], "choice": "tie",
             "client_vote_id": "rest-vote-1"}
     first = http.post(f"{API}/vote", json=body)
     again = http.post(f"{API}/vote", json={**body, "choice": "left"})  # a retry: the first answer wins
@@ -70,12 +78,13 @@ def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
 def test_rating_round_trip(http, app_db, campaign_files):
     name = unique_name("rest-mos")
     make_campaign(app_db, campaign_files, name=name, kind="rating")
-    response = http.get(f"{API}/campaigns/{name}/next_item", params={"annotator_id": "rest-rater"})
+    rater = new_annotator(http)
+    response = http.get(f"{API}/campaigns/{name}/next_item", params={"annotator_id": rater})
     served = response.json()
     assert response.status_code == 200 and served["item_id"].startswith("r")
     for key in ("image", "composite", "reference"):
         assert http.get(served[key].lstrip("/")).content[:8] == b"\x89PNG\r\n\x1a\n"
-    body = {"campaign": name, "annotator_id": "rest-rater", "item_id": served["item_id"], "score": 4,
+    body = {"campaign": name, "annotator_id": rater, "item_id": served["item_id"], "score": 4,
             "client_rating_id": "rest-rating-1"}
     ack = http.post(f"{API}/rate", json=body).json()
     assert ack["status"] == "stored" and ack["score"] == 4
@@ -83,12 +92,10 @@ def test_rating_round_trip(http, app_db, campaign_files):
     assert stored(app_db, Rating)["rest-rating-1"] == (ack["id"], 4)
 
 
-def expired_token(db, name: str, annotator: str, pair: tuple[int, int]) -> str:
-    """A correctly signed pair id issued 25 hours ago."""
+def expired_token(db, name: str, key: str, pair: tuple[int, int]) -> str:
+    """A genuine pair id issued 25 hours ago."""
     info = get_campaign(name, db)
-    issued = tokens.now_millis() - 25 * 3600 * 1000
-    body = f"p{info.id}.{pair[0]}-{pair[1]}.0.{issued}.{'A' * 16}"
-    return f"{body}.{tokens._signature(info.secret, body, annotator)}"
+    return tokens.issue(info.secret, key, "p", info.id, pair, issued_ms=tokens.now_millis() - 25 * 3600 * 1000)
 
 
 @pytest.mark.api
@@ -97,19 +104,28 @@ def test_bad_input_gives_4xx_json_and_changes_nothing(http, app_db, campaign_fil
     info = make_campaign(app_db, campaign_files, name=name)
     make_campaign(app_db, campaign_files, name=other)
     make_campaign(app_db, campaign_files, name=mos, kind="rating")
-    pair_id = next_pair(http, name, "bad-user")["pair_id"]
-    foreign = next_pair(http, other, "bad-user")["pair_id"]
-    someone_elses = next_pair(http, name, "someone-else")["pair_id"]
-    item_id = http.get(f"{API}/campaigns/{mos}/next_item", params={"annotator_id": "bad-user"}).json()["item_id"]
+    closed = unique_name("rest-closed")
+    make_campaign(app_db, campaign_files, name=closed)
+    set_open(closed, False, db=app_db)
+    user = annotator(app_db, "bad-user")
+    pair_id = next_pair(http, name, user)["pair_id"]
+    foreign = next_pair(http, other, user)["pair_id"]
+    someone_elses = next_pair(http, name, new_annotator(http))["pair_id"]
+    item_id = http.get(f"{API}/campaigns/{mos}/next_item", params={"annotator_id": user}).json()["item_id"]
     expired = expired_token(app_db, name, "bad-user", tuple(info.groups["astronaut"][:2]))
-    vote = {"campaign": name, "annotator_id": "bad-user", "pair_id": pair_id, "choice": "left", "client_vote_id": "b"}
-    rate = {"campaign": mos, "annotator_id": "bad-user", "item_id": item_id, "score": 3, "client_rating_id": "b"}
+    vote = {"campaign": name, "annotator_id": user, "pair_id": pair_id, "choice": "left", "client_vote_id": "b"}
+    rate = {"campaign": mos, "annotator_id": user, "item_id": item_id, "score": 3, "client_rating_id": "b"}
     before = (stored(app_db), stored(app_db, Rating))
     cases = [
         ("get", f"{API}/campaigns/{unique_name('nope')}/next_pair?annotator_id=x", None, 404, "There is no campaign"),
-        ("get", f"{API}/campaigns/{name}/next_pair", None, 400, "annotator id is missing"),
-        ("get", f"{API}/campaigns/{name}/next_pair?annotator_id=hf:mallory", None, 400, "reserved"),
-        ("get", f"{API}/campaigns/{name}/next_item?annotator_id=x", None, 400, "pairwise campaign"),
+        ("get", f"{API}/campaigns/{name}/next_pair", None, 403, "annotator id is missing; get one from POST"),
+        ("get", f"{API}/campaigns/{name}/next_pair?annotator_id=bad-user", None, 403, "not issued by this server"),
+        ("get", f"{API}/campaigns/{name}/next_pair?annotator_id=hf:mallory", None, 403, "not issued by this server"),
+        ("get", f"{API}/campaigns/{name}/next_item?annotator_id={user}", None, 400, "pairwise campaign"),
+        ("get", f"{API}/campaigns/{name}/next_pair?annotator_id=a%00b", None, 400, "NUL"),
+        ("post", f"{API}/vote", {**vote, "annotator_id": "bad-user"}, 403, "/annotate/v1/annotators"),
+        ("post", f"{API}/vote", {**vote, "annotator_id": user[:-2] + "xx"}, 403, "not issued by this server"),
+        ("post", f"{API}/vote", {**vote, "campaign": closed}, 400, "closed"),
         ("post", f"{API}/vote", {**vote, "campaign": unique_name("nope")}, 404, "There is no campaign"),
         ("post", f"{API}/vote", {**vote, "choice": "sideways"}, 400, "not valid"),
         ("post", f"{API}/vote", {**vote, "choice": "tie"}, 400, "does not allow ties"),
@@ -134,6 +150,8 @@ def test_bad_input_gives_4xx_json_and_changes_nothing(http, app_db, campaign_fil
         assert response.status_code == status, (path, body, response.text)
         assert response.headers["content-type"].startswith("application/json")
         assert message in response.json()["error"], (path, body, response.json())
+    unknown = http.get(f"{API}/campaigns/{unique_name('nope')}/next_pair", params={"annotator_id": user}).json()["error"]
+    assert name in unknown and closed not in unknown  # only open campaigns are named
     garbage = http.post(f"{API}/vote", content=b"{not json", headers={"content-type": "application/json"})
     assert garbage.status_code == 400 and "not a JSON object" in garbage.json()["error"]
     assert (stored(app_db), stored(app_db, Rating)) == before
@@ -167,18 +185,24 @@ def test_hugging_face_session_identity_in_process(database_url, tmp_path, monkey
     app.add_middleware(FakeSession)
     try:
         with TestClient(app) as client:
-            for session, annotator in (("valid", "hf:alice"), ("expired", "anon-1"), ("", "anon-1")):
+            anonymous = annotator(db, "anon-1")
+            for session, key in (("valid", "hf:alice"), ("expired", "anon-1"), ("", "anon-1")):
                 headers = {"x-test-session": session}
-                served = client.get(f"/{API}/campaigns/hf/next_pair", params={"annotator_id": "anon-1"},
+                served = client.get(f"/{API}/campaigns/hf/next_pair", params={"annotator_id": anonymous},
                                     headers=headers).json()
                 ack = client.post(f"/{API}/vote", headers=headers, json={
-                    "campaign": "hf", "annotator_id": "anon-1", "pair_id": served["pair_id"], "choice": "left",
+                    "campaign": "hf", "annotator_id": anonymous, "pair_id": served["pair_id"], "choice": "left",
                     "client_vote_id": f"hf-{session or 'none'}"}).json()
                 assert ack["status"] == "stored"
                 with db.reading() as s:
-                    key = s.exec(select(Annotator.key).join(Comparison, Comparison.annotator_id == Annotator.id)
-                                 .where(Comparison.client_id == ack["client_id"])).one()
-                assert key == annotator
+                    stored_key = s.exec(select(Annotator.key).join(Comparison, Comparison.annotator_id == Annotator.id)
+                                        .where(Comparison.client_id == ack["client_id"])).one()
+                assert stored_key == key
+            # a valid login needs no annotator id at all; without a login a made-up one is refused
+            served = client.get(f"/{API}/campaigns/hf/next_pair", headers={"x-test-session": "valid"})
+            assert served.status_code == 200
+            refused = client.get(f"/{API}/campaigns/hf/next_pair", params={"annotator_id": "anon-1"})
+            assert refused.status_code == 403 and "/annotate/v1/annotators" in refused.json()["error"]
     finally:
         close_default_databases()
         db.dispose()
@@ -218,6 +242,7 @@ def test_sigkill_while_rest_votes_stream_loses_nothing_acknowledged(store_app, a
     streamer = VoteStreamer(name, "rest-kill", lambda: httpx.Client(base_url=store_app.url, timeout=30), rest_vote)
     streamer.kill_app_and_check(store_app, app_db, minimum=50)
     with httpx.Client(base_url=store_app.url, timeout=30) as http:  # the restarted app serves again
-        pair_id = next_pair(http, name, "after-restart")["pair_id"]
-        assert http.post(f"{API}/vote", json={"campaign": name, "annotator_id": "after-restart", "pair_id": pair_id,
+        user = new_annotator(http)
+        pair_id = next_pair(http, name, user)["pair_id"]
+        assert http.post(f"{API}/vote", json={"campaign": name, "annotator_id": user, "pair_id": pair_id,
                                               "choice": "right", "client_vote_id": "rest-after-1"}).json()["status"] == "stored"

@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from backend.data.scored_set import read_scored_set
+from backend.data.scored_set import csv_file_name, read_scored_set, uploaded_file_names
 from backend.errors import InputError
 from backend.images import content_hash, load_image
 from backend.weights import ASSETS_DIR
@@ -77,13 +78,16 @@ class AnchorSet:
             raise InputError("Every anchor image needs a numeric MOS; fill in the mos column of the anchor set.")
         if np.ptp(self.mos) <= 0:
             raise InputError("All anchors have the same MOS, so they define no scale; pick anchors of different quality.")
+        if not np.isfinite(np.ptp(self.mos)):
+            raise InputError(f"The anchors' MOS span {self.mos.min():g} to {self.mos.max():g}, too wide a range to "
+                             "compute with; give MOS on an ordinary scale (e.g. 1-5 or 0-100).")
 
     @property
     def key(self) -> str:
         """Content address of the set (pixels and MOS), for the anchor-matrix cache."""
 
         digest = hashlib.sha256()
-        for image, mos in zip(self.images, self.mos):
+        for image, mos in zip(self.images, self.mos, strict=True):
             digest.update(content_hash(image).encode() + f"|{mos:.6g}|".encode())
         return digest.hexdigest()[:24]
 
@@ -127,6 +131,36 @@ def load_anchor_set(location: str | Path | None = None) -> AnchorSet:
     order = np.argsort(table["mos"].to_numpy(float), kind="mergesort")
     anchors.paths = [str(table["path"].iloc[k]) for k in order]
     return anchors
+
+
+MAX_UPLOADED_ANCHORS = 50
+
+
+def anchor_set_from_files(files: Sequence[str | Path]) -> AnchorSet:
+    """An anchor set from uploaded files only: ``anchors.csv`` (or the one CSV among them) and the images
+    its ``path`` column names, matched by file name. No other file is read, whatever the CSV says, and
+    messages name the uploads by their file names (issue #20)."""
+    uploads = uploaded_file_names(files)
+    csvs = [name for name in uploads if name.lower().endswith(".csv")]
+    csv_name = "anchors.csv" if "anchors.csv" in uploads else (csvs[0] if len(csvs) == 1 else None)
+    if csv_name is None:
+        raise InputError("Upload anchors.csv (columns path, mos, mos_std) together with the anchor images"
+                         + (f"; found {len(csvs)} CSV files, name the anchor one anchors.csv." if csvs else "."))
+    table = read_scored_set(uploads[csv_name], require_std=False, check_files=False,
+                            max_rows=MAX_UPLOADED_ANCHORS + 1)
+    if len(table) > MAX_UPLOADED_ANCHORS:
+        raise InputError(f"'{csv_name}' lists more than {MAX_UPLOADED_ANCHORS} anchors; use at most "
+                         f"{MAX_UPLOADED_ANCHORS} (the paper uses 5).")
+    if len(table) < 2:
+        raise InputError(f"Compare2Score needs at least two anchor images; '{csv_name}' lists {len(table)}.")
+    names = [csv_file_name(entry) for entry in table["path"]]
+    missing = [name for name in names if name not in uploads or name == csv_name]
+    if missing:
+        raise InputError(f"'{csv_name}' names {len(missing)} image(s) that were not uploaded with it, e.g. "
+                         f"'{missing[0]}'; upload every anchor image together with the CSV.")
+    std = table["mos_std"].to_numpy(float) if "mos_std" in table.columns else np.zeros(len(table))
+    images = [load_image(uploads[name], name=f"anchor '{name}'") for name in names]
+    return anchor_set_from_arrays(images, table["mos"].to_numpy(float), std, names, source=f"uploaded {csv_name}")
 
 
 def write_anchor_set(chosen: pd.DataFrame, out: str | Path, provenance: dict) -> Path:

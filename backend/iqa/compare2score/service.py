@@ -7,6 +7,7 @@ the parameterised forms the registry parses: ``nr-thurstone:<iqa-nr model>`` and
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -71,8 +72,13 @@ def score_arrays(images: Sequence[Any], comparator: str, anchors: str | Path | A
         raise InputError(f"{len(images)} images were given; score at most {MAX_IMAGES_PER_CALL} per call.")
     anchor_set = anchors if isinstance(anchors, AnchorSet) else get_anchors(anchors)
     model = get_comparator(comparator, **(comparator_options or {}))
-    return score_images(model, anchor_set, list(images), matrix=matrix, normalisation=normalisation,
-                        both_orders=both_orders, progress=progress)
+    results = score_images(model, anchor_set, list(images), matrix=matrix, normalisation=normalisation,
+                           both_orders=both_orders, progress=progress)
+    for index, result in enumerate(results):  # a result is never NaN (issue #20): say why instead
+        if not math.isfinite(result.score):
+            raise InputError(f"Compare2Score found no finite score for image {index + 1} with '{comparator}' "
+                             "against these anchors; try other anchors or another comparator.")
+    return results
 
 
 def score_files(files: Sequence[Any], comparator: str, **options: Any) -> list[ScoreResult]:

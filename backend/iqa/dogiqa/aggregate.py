@@ -49,6 +49,21 @@ def check_levels(k: int) -> int:
     return int(k)
 
 
+MAX_C_MAX = 10_000  # c_max counts masks; a larger value (or NaN / infinity) only hides s_seg or breaks it
+
+
+def check_c_max(c_max: float) -> float:
+    """c_max as a float: a finite number of masks from 1 to :data:`MAX_C_MAX` (issue #20: NaN gave 'nan')."""
+    try:
+        value = float(c_max)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (np.isfinite(value) and 1.0 <= value <= MAX_C_MAX):
+        raise InputError(f"c_max must be a number of masks from 1 to {MAX_C_MAX}, not {c_max}; "
+                         "leave it empty (or 0 in the page) for the measured default.")
+    return value
+
+
 def local_score(scores: Sequence[float], areas: Sequence[float]) -> float:
     """Area-weighted mean of the region scores."""
     scores, areas = np.asarray(scores, dtype=np.float64), np.asarray(areas, dtype=np.float64)
@@ -68,9 +83,7 @@ def aggregate(global_score: float, scores: Sequence[float], areas: Sequence[floa
     count = len(scores)
     local = local_score(scores, areas) if count else float(global_score)
     if formula == "paper":
-        if not c_max or c_max <= 0:
-            raise InputError(f"c_max must be a positive number of masks, not {c_max}.")
-        seg = count * k / float(c_max)
+        seg = count * k / check_c_max(c_max)
         final = (float(global_score) + local) / 2.0 + seg
     else:
         seg = PUBLIC_MASK_WEIGHT * count

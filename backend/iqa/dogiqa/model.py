@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from backend.errors import InputError
-from backend.iqa.dogiqa.aggregate import FORMULAS, aggregate, check_levels
+from backend.iqa.dogiqa.aggregate import FORMULAS, aggregate, check_c_max, check_levels
 from backend.iqa.dogiqa.algorithm import DEFAULT_AREA_THRESHOLD, DEFAULT_MIN_SIDE, Region, segment_regions
 from backend.iqa.dogiqa.offline import read_calibration
 from backend.iqa.dogiqa.standard import READOUTS
@@ -62,9 +62,7 @@ class DogIQA:
         self.segmenter = get_segmenter(segmenter) if segmenter is None or isinstance(segmenter, str) else segmenter
         self.formula, self.readout = formula, readout
         self.area_threshold, self.min_side = float(area_threshold), int(min_side)
-        if c_max is not None and c_max <= 0:
-            raise InputError(f"c_max must be a positive number of masks, not {c_max}.")
-        self.c_max, self.c_max_source = ((float(c_max), "given") if c_max else
+        self.c_max, self.c_max_source = ((check_c_max(c_max), "given") if c_max is not None else
                                          default_c_max(self.segmenter.name, calibration))
 
     def analyse(self, image: np.ndarray) -> tuple[ScoreResult, list[Region]]:
@@ -82,6 +80,9 @@ class DogIQA:
             values = [level.value(readout) for level in levels]
             by_readout[readout] = aggregate(values[0], values[1:], areas, self.k, self.c_max, self.formula).as_dict()
         components = by_readout[self.readout]
+        if not np.isfinite(components["final"]):  # a result is never NaN (issue #20): say why instead
+            raise InputError(f"'{self.scorer.name}' gave no finite level for this image, so Dog-IQA cannot rate it; "
+                             "try another scorer.")
         image_area = image.shape[0] * image.shape[1]
         details = {
             "components": components,

@@ -23,6 +23,8 @@ from backend.errors import InputError
 from backend.iqa.promptiqa.data import network_input
 from backend.protocols import Prompt, ScoreResult
 
+MIN_SIDE = 8  # pixels: below this an image has no statistics to compare (paper 004's encoder sees 224 px)
+
 
 class PromptIQAScorer:
     def __init__(self, network, input_size: int, card=None, info: dict | None = None, batch_size: int = 32,
@@ -71,7 +73,12 @@ class PromptIQAScorer:
                 self._cache.move_to_end(key)
                 self.cache_hits += 1
                 return cached
-        requirement = self.requirement_from(self.image_features(list(prompt.images)), prompt.normalised())
+        shown = ([f"the prompt image '{n}'" for n in prompt.names] if len(prompt.names) == len(prompt.images)
+                 else [f"prompt image {k + 1}" for k in range(len(prompt.images))])
+        self._check_sizes(prompt.images, shown)
+        features = self.image_features(list(prompt.images))
+        self._check_features(features, shown)
+        requirement = self.requirement_from(features, prompt.normalised())
         with self._lock:
             self.cache_misses += 1
             self._cache[key] = requirement
@@ -94,14 +101,39 @@ class PromptIQAScorer:
 
     # -------------------------------------------------------------------------------------- public
 
-    def score_images(self, images: Sequence[np.ndarray], prompt: Prompt) -> np.ndarray:
-        """Scores of images under ``prompt``, in the prompt's scale."""
+    @staticmethod
+    def _check_sizes(images: Sequence[np.ndarray], names: Sequence[str]) -> None:
+        """Refuse images too small to have statistics (the others' models ask for 8x8 too)."""
+        for image, name in zip(images, names, strict=True):
+            if min(image.shape[:2]) < MIN_SIDE:
+                raise InputError(f"PromptIQA cannot rate {name}: it is {image.shape[1]}x{image.shape[0]} pixels; "
+                                 f"give an image of at least {MIN_SIDE}x{MIN_SIDE}.")
+
+    def _check_features(self, features, names: Sequence[str]) -> None:
+        """Refuse images whose encoding is not finite (flat or one-pixel images: their statistics divide by 0),
+        instead of returning a NaN score (issue #20)."""
+        bad = np.flatnonzero(~self._torch.isfinite(features).all(dim=1).cpu().numpy())
+        if bad.size:
+            raise InputError(f"PromptIQA cannot rate {names[bad[0]]}: it has no texture to measure (a flat or "
+                             "tiny image); give an image with some detail, at least 8x8 pixels.")
+
+    def score_images(self, images: Sequence[np.ndarray], prompt: Prompt,
+                     names: Sequence[str] | None = None) -> np.ndarray:
+        """Scores of images under ``prompt``, in the prompt's scale; ``names`` name the images in messages."""
         if prompt is None:
             raise InputError("PromptIQA scores by a prompt: give at least 2 images with a score each.")
         if not len(images):
             raise InputError("No image to score was given; upload at least one image.")
+        shown = ([f"'{n}'" for n in names] if names is not None and len(names) == len(images)
+                 else [f"image {k + 1}" for k in range(len(images))])
+        self._check_sizes(images, shown)
         requirement = self.requirement(prompt)
-        return prompt.to_scale(self.fuse(self.image_features(list(images)), requirement))
+        features = self.image_features(list(images))
+        self._check_features(features, shown)
+        scores = prompt.to_scale(self.fuse(features, requirement))
+        if not np.all(np.isfinite(scores)):
+            raise InputError("PromptIQA found no finite score under this prompt; check the prompt's images and scores.")
+        return scores
 
     def score_batch(self, images, references=None, prompt: Prompt | None = None) -> list[ScoreResult]:
         scores = self.score_images(list(images), prompt)
