@@ -14,7 +14,7 @@ import threading
 
 from starlette.middleware import Middleware
 
-from backend import settings
+from backend import registry, settings
 from ui import rest
 from ui.app import build_app
 from ui.gradio_http import GradioGuard
@@ -24,6 +24,7 @@ try:
 except settings.SettingsError as error:
     sys.exit(f"HarmonyLab cannot start: {error}")
 
+registry.serve_publicly(allow_hub_ids=config.visitor_hub_models)  # visitors name listed models only
 demo = build_app(config)
 
 

@@ -21,6 +21,13 @@ Parameterised names: a card whose ``argument`` names one of its options accepts 
 the factory takes ``revision``, ``family:ARG@REVISION`` -- e.g. ``nr-thurstone:piqe`` (a no-reference
 model as a comparator), ``vlm:Qwen/Qwen2-VL-2B-Instruct@895c3a4`` or ``dogiqa:brisque``. Every caller
 (Score tab, CLI, REST, services) goes through :func:`card` / :func:`create`, so every caller takes them.
+The card's ``argument_kind`` says what ARG is: ``model`` (a registered model name, itself checked),
+``hub`` (a hub repository id, or a folder) or ``path`` (a folder). A public process (the app calls
+:func:`serve_publicly`) takes only what a visitor may name: registered models, hub ids when the operator
+allows visitors to name hub models (``HARMONYLAB_VISITOR_HUB_MODELS``), never a server path.
+
+Built models are cached per (name, options), at most ``MAX_CACHED_MODELS`` of them (least recently used
+dropped), so options a visitor varies cannot grow the process without bound.
 
 Model objects follow their task's protocol (``backend.protocols``): IQA models implement
 ``score(image, reference=None, mask=None) -> ScoreResult``; harmonizers ``harmonize(composite, mask)``;
@@ -31,7 +38,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +51,9 @@ from backend.weights import ASSETS_DIR, HubWeights, Status, hub_status
 
 TASKS = ("harmonize", "iqa-fr", "iqa-nr", "comparator", "segment")
 IMPLEMENTATIONS = ("harmonylab", "pyiqa", "fast")
+ARGUMENT_KINDS = ("model", "hub", "path")
+HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+MAX_CACHED_MODELS = 32
 BACKEND_DIR = Path(__file__).resolve().parent
 REGISTRATION_MODULE = "registration"
 
@@ -65,6 +77,7 @@ class ModelCard:
     implementation: str = "harmonylab"  # who computes it: harmonylab, pyiqa, or fast (our code, equal to pyiqa)
     argument: str | None = None  # the option a name "family:ARG" fills
     argument_hint: str = ""  # how to write ARG, for messages (e.g. "<hub id or folder>[@revision]")
+    argument_kind: str = "model"  # what ARG is: a registered model name, a hub id (or folder), a folder path
 
     @property
     def full_reference(self) -> bool:
@@ -106,7 +119,8 @@ class _Entry:
 
 
 _entries: dict[str, _Entry] = {}
-_instances: dict[tuple, Any] = {}
+_instances: OrderedDict[tuple, Any] = OrderedDict()
+_public = {"serving": False, "hub_ids": False}
 _registry_lock = threading.RLock()
 _build_locks: dict[tuple, threading.Lock] = {}
 _families_loaded = False
@@ -119,6 +133,8 @@ def register(card: ModelCard, status: StatusCheck | None = None) -> Callable[[Ca
         raise ValueError(f"unknown task {card.task!r} for model {card.name!r}; tasks are {TASKS}")
     if card.implementation not in IMPLEMENTATIONS:
         raise ValueError(f"unknown implementation {card.implementation!r} for model {card.name!r}")
+    if card.argument_kind not in ARGUMENT_KINDS:
+        raise ValueError(f"unknown argument kind {card.argument_kind!r} for model {card.name!r}")
 
     def decorate(factory: Callable[..., Any]) -> Callable[..., Any]:
         parameters = inspect.signature(factory).parameters.values()
@@ -172,6 +188,27 @@ def _load_families() -> None:
         _families_loaded = True
 
 
+def serve_publicly(allow_hub_ids: bool = False) -> None:
+    """From now on, this process takes only names a visitor may give (module docstring)."""
+    _public.update(serving=True, hub_ids=bool(allow_hub_ids))
+
+
+def _check_public_argument(card: ModelCard, argument: str) -> None:
+    if not _public["serving"]:
+        return
+    if card.argument_kind == "model":
+        parse_name(argument)  # a registered model (its own argument checked the same way), else InputError
+    elif card.argument_kind == "path":
+        raise InputError(f"'{card.name}:{card.argument_hint}' names a folder on the server, which only the operator "
+                         f"can do (settings or the command line); pick '{card.name}' or another listed model.")
+    elif not HUB_ID.match(argument):
+        raise InputError(f"'{argument[:100]}' is not a Hugging Face model id (owner/name); this deployment "
+                         "loads no folders named by visitors.")
+    elif not _public["hub_ids"]:
+        raise InputError(f"This deployment runs only the models it lists, not '{card.name}:{argument[:100]}' "
+                         "(its operator can let visitors name hub models with HARMONYLAB_VISITOR_HUB_MODELS=1).")
+
+
 def parse_name(name: str) -> tuple[str, dict[str, Any]]:
     """``(registered name, options)`` of a model name, parameterised (``family:ARG[@REV]``) or not."""
     _load_families()
@@ -197,6 +234,7 @@ def parse_name(name: str) -> tuple[str, dict[str, Any]]:
         options["revision"] = revision
     if not argument:
         raise InputError(f"'{name}' names no {card.argument}; write {family}:{card.argument_hint or 'ARG'}.")
+    _check_public_argument(card, argument)
     options[card.argument] = argument
     return family, options
 
@@ -273,13 +311,13 @@ def create(name: str, **given: Any) -> Any:
             accepted = ", ".join(entry.options) or "none"
             raise InputError(f"'{family}' has no option {', '.join(unknown)}; its options: {accepted}.")
     key = _options_key(family, merged)
-    cached = _instances.get(key)
+    cached = _cached(key)
     if cached is not None:
         return cached
     with _registry_lock:
         lock = _build_locks.setdefault(key, threading.Lock())
     with lock:
-        cached = _instances.get(key)
+        cached = _cached(key)
         if cached is not None:
             return cached
         current = status(family)
@@ -287,7 +325,20 @@ def create(name: str, **given: Any) -> Any:
             raise ModelUnavailableError(f"Model '{family}' is not available here: {current.detail}.")
         # "needs download": the factory fetches the pinned files and raises ModelUnavailableError offline.
         instance = entry.factory(**merged)
-        _instances[key] = instance
+        with _registry_lock:
+            _instances[key] = instance
+            while len(_instances) > MAX_CACHED_MODELS:
+                dropped, _ = _instances.popitem(last=False)
+                _build_locks.pop(dropped, None)
+        return instance
+
+
+def _cached(key: tuple) -> Any:
+    """The built model for ``key`` (now the most recently used), or None."""
+    with _registry_lock:
+        instance = _instances.get(key)
+        if instance is not None:
+            _instances.move_to_end(key)
         return instance
 
 
@@ -295,3 +346,4 @@ def clear_cache() -> None:
     """Forget built models (tests, or to free memory)."""
     with _registry_lock:
         _instances.clear()
+        _build_locks.clear()

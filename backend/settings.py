@@ -241,6 +241,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HARMONYLAB_CLASSICAL_IMPLEMENTATION", "classical_implementation", "fast", "fast or pyiqa",
              "who computes the classical metrics that have a fast version: our vectorised code (equal to pyiqa "
              "within 1e-4, several times faster on a CPU) or pyiqa itself", _classical_implementation),
+    Variable("HARMONYLAB_VISITOR_HUB_MODELS", "visitor_hub_models", "0", "1/true/yes/on or 0/false/no/off",
+             "let visitors of the app name any hub model (`vlm:OWNER/NAME`, `dogiqa-vlm:OWNER/NAME`), which the app "
+             "then downloads; off: the app runs only the models it lists (the command line is not limited)", _flag,
+             "off"),
     Variable("HF_HUB_OFFLINE", "hub_offline", "0", "1/true/yes/on or 0/false/no/off",
              "never try the Hugging Face hub (models that need a download say so at once)", _flag, "off"),
     Variable("HF_ENDPOINT", "hub_endpoint", "https://huggingface.co", "a URL",
@@ -290,6 +294,7 @@ class Settings:
     harmonyiqa_vlm_fr: Path | None
     hub_offline: bool
     classical_implementation: str
+    visitor_hub_models: bool
     hub_endpoint: str
     space_id: str | None
 

@@ -162,3 +162,48 @@ def test_card_metadata_matches_pyiqa():
         assert card.lower_better == config.get("lower_better", False), card.name
         assert ("FR" if card.full_reference else "NR") == config["metric_mode"], card.name
         assert card.range_text == config["score_range"], card.name
+
+
+@pytest.fixture
+def public_process():
+    """The registry as the app runs it (visitors' names restricted); restored afterwards."""
+    saved = dict(registry._public)
+    yield registry.serve_publicly
+    registry._public.update(saved)
+
+
+def test_a_public_process_takes_only_names_a_visitor_may_give(public_process):
+    assert registry.parse_name("vlm:someone/model") == ("vlm", {"model_id": "someone/model"})  # not yet public
+    assert registry.parse_name("harmonyiqa-vlm-nr:/tmp/folder")[1] == {"adapter": "/tmp/folder"}
+    public_process(allow_hub_ids=False)
+    assert registry.parse_name("dogiqa:entropy") == ("dogiqa", {"scorer": "entropy"})
+    assert registry.parse_name("compare2score:nr-thurstone:piqe")[1] == {"comparator": "nr-thurstone:piqe"}
+    refused = {
+        "harmonyiqa-vlm-nr:/etc": "folder on the server",
+        "vlm:/etc/passwd": "not a Hugging Face model id",
+        "dogiqa-vlm:../../x": "not a Hugging Face model id",
+        "vlm:someone/model": "runs only the models it lists",
+        "compare2score:vlm:someone/model": "runs only the models it lists",  # checked through the inner name
+        "dogiqa:no-such-model": "Unknown model 'no-such-model'",
+    }
+    for name, message in refused.items():
+        with pytest.raises(InputError, match=message):
+            registry.create(name)
+    public_process(allow_hub_ids=True)
+    assert registry.parse_name("vlm:someone/model@abc")[1] == {"model_id": "someone/model", "revision": "abc"}
+    with pytest.raises(InputError, match="not a Hugging Face model id"):
+        registry.parse_name("vlm:./local-folder")
+
+
+def test_built_models_are_cached_least_recently_used_first(scratch_model, monkeypatch):
+    card, built = scratch_model
+    monkeypatch.setattr(registry, "MAX_CACHED_MODELS", 3)
+    registry.clear_cache()
+    first = registry.create(card.name, scale=1.0)
+    for scale in (2.0, 3.0):
+        registry.create(card.name, scale=scale)
+    assert registry.create(card.name, scale=1.0) is first  # a hit makes it the most recently used
+    registry.create(card.name, scale=4.0)  # drops scale=2.0, the least recently used
+    assert len(registry._instances) == 3 and registry.create(card.name, scale=1.0) is first
+    registry.create(card.name, scale=2.0)
+    assert built == [1.0, 2.0, 3.0, 4.0, 2.0]

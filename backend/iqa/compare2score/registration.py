@@ -29,7 +29,8 @@ NR_THURSTONE = ModelCard("nr-thurstone", "comparator",
                          "Any no-reference model as a comparator via Thurstone's model (nr-thurstone:MODEL).",
                          paper=PAPER, argument="scorer", argument_hint="<no-reference model>")
 VLM = ModelCard("vlm", "comparator", "Any transformers image-text-to-text model, zero-shot (vlm:HUB_ID[@REV]).",
-                paper=PAPER, argument="model_id", argument_hint="<hub id or folder>[@revision]")
+                paper=PAPER, argument="model_id", argument_hint="<hub id or folder>[@revision]",
+                argument_kind="hub")
 Q_FUTURE_CARD = ModelCard("q-future-compare2score", "comparator",
                           "The authors' mPLUG-Owl2 comparator (remote code, opt-in).", paper=PAPER, hub_weights=Q_FUTURE)
 SCORER = ModelCard("compare2score", "iqa-nr",

@@ -33,7 +33,7 @@ OFFLINE = ModelCard("dogiqa", "iqa-nr", "Dog-IQA offline: Algorithm 1 regions + 
 VLM = ModelCard("dogiqa-vlm", "iqa-nr", "Dog-IQA with a VLM answering the K-level standard (digit logits), "
                 "whole image + object crops, mix-grained aggregation.", paper=PAPER, score_range=(1.0, 14.0),
                 range_text=RANGE_TEXT, hub_weights=DEFAULT_VLM, argument="model_id",
-                argument_hint="<hub id or folder>[@revision]")
+                argument_hint="<hub id or folder>[@revision]", argument_kind="hub")
 
 
 def offline_status(card: ModelCard) -> Status:

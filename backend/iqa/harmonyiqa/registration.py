@@ -58,7 +58,7 @@ def vlm_card(mode: str) -> ModelCard:
                "HarmonyIQA VLM (FR): harmonized image and reference into a LoRA-tuned VLM + decoder.")
     return ModelCard(f"harmonyiqa-vlm-{mode}", "iqa-fr" if mode == "fr" else "iqa-nr", summary,
                      score_range=SCORE_RANGE, range_text=VLM_RANGE_TEXT, paper=VLM_PAPER, hub_weights=BASE_WEIGHTS,
-                     argument="adapter", argument_hint="<trained folder>")
+                     argument="adapter", argument_hint="<trained folder>", argument_kind="path")
 
 
 def build_vlm(card: ModelCard, mode: str, adapter: str | None = None, device: str | None = None):
