@@ -26,6 +26,16 @@ For each engine (SQLite file in WAL mode with the app's settings — ``synchrono
 4. **Context — the HTTP floor**: the same clients against a minimal Gradio app whose ``/vote`` (same five
    text inputs, JSON output, outside the queue) does nothing: what Gradio itself serves on this machine.
 
+5. **Replicas** (``--modes replicas``, PostgreSQL): two app processes on one schema, each with its own data
+   directory (the database media store); the same ``rest`` load through one of them, then split between both
+   (client ``i`` on replica ``i % 2``), in turn, ``--repeat`` times: votes/s and p99 of two processes against
+   one. On the 2-core machine the two apps, PostgreSQL and the load generator share the same two cores.
+6. **Images** (``--modes images``): the image route ``GET /annotate/v1/images/<sha256>.png`` under 32 clients
+   (``--image-requests`` each, random images of a campaign of ``--image-count`` noise PNGs of
+   ``--image-side`` pixels, ~256 KB each, no cache headers so every response carries the bytes), served from
+   the folder store and from the database store (PostgreSQL; SQLite too), in turn: images/s and p99.
+   Target (issue #21): the database store's p99 within 2x the folder store's.
+
 Also recorded: CPU per vote of the app process and of the load generator during the vote phase, and the
 load average around every run (the development machine has 2 cores shared with other jobs, and the load
 generator runs on them too). The default load generator client (``--client lean``) is a minimal
@@ -38,7 +48,9 @@ the vote call at most 250 ms, zero lost or duplicated votes.
 Run: ``python -m benchmarks.annotation_load [--engines sqlite,sqlite-normal,postgresql]
 [--modes rest,direct,queued] [--clients 32] [--votes 40] [--concurrency 8|none] [--client lean|httpx]
 [--repeat 2]``; writes ``benchmarks/results/annotation_load.json`` (``summary``: every run's figures
-side by side per mode and engine; ``runs``: full results with the load average and ``uptime`` of each).
+side by side per mode and engine; ``runs``: full results with the load average and ``uptime`` of each;
+``replicas`` and ``images``: those rows). ``--modes replicas,images`` alone measures only them and keeps
+the file's other figures.
 PostgreSQL: ``HARMONYLAB_TEST_POSTGRES_URL`` or ``--postgres-url`` (default the local server).
 """
 
@@ -46,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -252,12 +265,16 @@ def wait_until_idle(pid: int, busy_fraction: float = 0.25, window: float = 1.0, 
     return time.monotonic() - start
 
 
-async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | None = None, lean: bool = True) -> dict:
+async def load(url: str | list[str], clients: int, votes: int, mode: str, app_pid: int | list[int] | None = None,
+               lean: bool = True) -> dict:
     """Phase 1: every client fetches ``votes`` pairs; phase 2: every client votes on them (10 % resent).
 
     ``mode``: ``direct`` (Gradio endpoints outside the queue), ``queued`` (through the queue) or ``rest``
-    (the plain JSON routes).
+    (the plain JSON routes). Several ``url`` (replicas of one database): client ``i`` uses ``url[i % n]``, and
+    ``app_pid`` lists their processes (CPU is summed).
     """
+    urls = [url] if isinstance(url, str) else list(url)
+    pids = [app_pid] if isinstance(app_pid, int) else list(app_pid or [])
     queued = mode == "queued"
 
     async def api(index: int, name: str, data: list) -> list:
@@ -266,7 +283,8 @@ async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | Non
         return await call(connections[index], name, data, queued, sessions[index])
 
     run = uuid.uuid4().hex[:6]
-    connections = [make_client(url, lean and not queued) for _ in range(clients)]  # the queue's SSE needs httpx
+    connections = [make_client(urls[i % len(urls)], lean and not queued)  # the queue's SSE needs httpx
+                   for i in range(clients)]
     sessions = [uuid.uuid4().hex for _ in range(clients)]
     pairs: list[list[str]] = [[] for _ in range(clients)]
     serve_latency: list[float] = []
@@ -295,11 +313,11 @@ async def load(url: str, clients: int, votes: int, mode: str, app_pid: int | Non
     start = time.perf_counter()
     await asyncio.gather(*(fetch(i) for i in range(clients)))
     serve_seconds = time.perf_counter() - start
-    cpu_before = (cpu_seconds(app_pid) if app_pid else 0.0, cpu_seconds())
+    cpu_before = (sum(cpu_seconds(pid) for pid in pids), cpu_seconds())
     start = time.perf_counter()
     await asyncio.gather(*(vote(i) for i in range(clients)))
     vote_seconds = time.perf_counter() - start
-    app_cpu = (cpu_seconds(app_pid) - cpu_before[0]) if app_pid else float("nan")
+    app_cpu = (sum(cpu_seconds(pid) for pid in pids) - cpu_before[0]) if pids else float("nan")
     client_cpu = cpu_seconds() - cpu_before[1]
     for connection in connections:
         await connection.aclose()
@@ -396,6 +414,163 @@ def gradio_floor(folder: Path, clients: int, calls: int, lean: bool = True) -> d
         process.wait(timeout=30)
 
 
+# ------------------------------------------------------------------------------ replicas and images
+
+
+def _wait_all_idle(apps) -> float:
+    return sum(wait_until_idle(app.process.pid) for app in apps)
+
+
+def measure_replicas(args) -> dict:
+    """Votes through one app process, then through two (replicas) on the same PostgreSQL schema with the same
+    32 clients split between them (each client stays on one replica), ``args.repeat`` times in turn."""
+    from backend.store.campaigns import CampaignSettings, create_campaign
+    from backend.store.db import Database
+    from tests.conftest import LiveApp
+    from tests.store.conftest import postgres_schema
+
+    runs: dict[str, list[dict]] = {"one_process": [], "two_processes": []}
+    with tempfile.TemporaryDirectory(prefix="harmonylab-replicas-") as scratch, \
+            postgres_schema(args.postgres_url) as url:
+        folder = Path(scratch)
+        db = Database(url, folder / "creator")
+        campaign = create_campaign(CAMPAIGN, make_campaign_files(folder / "campaign"), CampaignSettings("pairwise"),
+                                   db=db)
+        env = {"HARMONYLAB_DATABASE_URL": url, "HARMONYLAB_ANNOTATE_CONCURRENCY": args.concurrency,
+               **{name: args.rate_limits for name in RATE_LIMITS}}
+        apps = []
+        try:
+            for k in range(2):
+                (folder / f"replica-{k}").mkdir()
+                apps.append(LiveApp(folder / f"replica-{k}", extra_env=env).start())
+            for app in apps:
+                asyncio.run(load(app.url, 2, 2, "rest"))  # warm-up
+            for repeat in range(args.repeat):
+                for label, chosen in (("one_process", apps[:1]), ("two_processes", apps)):
+                    _wait_all_idle(apps)
+                    load_before = os.getloadavg()
+                    measured = asyncio.run(load([a.url for a in chosen], args.clients, args.votes, "rest",
+                                                [a.process.pid for a in chosen]))
+                    verdict = check(db, campaign, measured.pop("acks"))
+                    runs[label].append({**measured, **verdict, "load_average_before": load_before})
+                    print(f"[replicas {repeat + 1}] {label}: {measured['votes_per_s']:.0f} votes/s (p50 "
+                          f"{measured['vote_p50_ms']:.0f} ms, p99 {measured['vote_p99_ms']:.0f} ms); CPU per vote: "
+                          f"apps {measured['app_cpu_ms_per_vote']:.2f} ms, load generator "
+                          f"{measured['client_cpu_ms_per_vote']:.2f} ms; lost {verdict['lost']}, duplicated "
+                          f"{verdict['duplicated']}", flush=True)
+        finally:
+            for app in apps:
+                app.stop()
+            db.dispose()
+    keys = ("votes_per_s", "vote_p50_ms", "vote_p99_ms", "app_cpu_ms_per_vote", "client_cpu_ms_per_vote")
+    summary = {label: {key: [round(r[key], 3) for r in each] for key in keys} for label, each in runs.items()}
+    for label, each in runs.items():
+        summary[label]["lost_duplicated_unexpected"] = [r["lost"] + r["duplicated"] + r["unexpected"] for r in each]
+    summary["votes_per_s_ratio_two_to_one"] = [round(two["votes_per_s"] / one["votes_per_s"], 3)
+                                               for one, two in zip(runs["one_process"], runs["two_processes"],
+                                                                   strict=True)]
+    summary["p99_ratio_two_to_one"] = [round(two["vote_p99_ms"] / one["vote_p99_ms"], 3)
+                                       for one, two in zip(runs["one_process"], runs["two_processes"], strict=True)]
+    return {"summary": summary, "runs": runs}
+
+
+def make_image_campaign(folder: Path, count: int, side: int) -> Path:
+    """``count`` images of random noise, ``side`` x ``side`` (PNG cannot compress noise: 296 px is ~256 KB)."""
+    from tests.store.conftest import write_photo
+
+    rng = np.random.default_rng(0)
+    rows = ["path,group,method"]
+    for k in range(count):
+        write_photo(folder / f"{k}.png", rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
+        rows.append(f"{k}.png,group-{k // 4},method-{k % 4}")
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return folder / "manifest.csv"
+
+
+async def fetch_images(url: str, hashes: list[str], clients: int, requests: int, app_pid: int | None = None) -> dict:
+    """``clients`` clients each GET ``requests`` random images (no cache headers: every response has the bytes)."""
+    import hashlib
+
+    latency: list[float] = []
+    sizes: list[int] = []
+    connections = [LeanClient(url) for _ in range(clients)]
+
+    async def run(index: int) -> None:
+        rng = np.random.default_rng(index)
+        for step in range(requests):
+            sha256 = hashes[int(rng.integers(len(hashes)))]
+            start = time.perf_counter()
+            response = await connections[index].get(f"annotate/v1/images/{sha256}.png")
+            latency.append(time.perf_counter() - start)
+            if response.status_code != 200 or (step == 0 and hashlib.sha256(response.content).hexdigest() != sha256):
+                raise RuntimeError(f"image {sha256[:12]}: status {response.status_code}")
+            sizes.append(len(response.content))
+
+    cpu_before = cpu_seconds(app_pid) if app_pid else 0.0
+    start = time.perf_counter()
+    await asyncio.gather(*(run(i) for i in range(clients)))
+    seconds = time.perf_counter() - start
+    app_cpu = (cpu_seconds(app_pid) - cpu_before) if app_pid else float("nan")
+    for connection in connections:
+        await connection.aclose()
+    return {"images_per_s": len(latency) / seconds, "mb_per_s": sum(sizes) / seconds / 1e6,
+            "p50_ms": float(np.percentile(latency, 50) * 1000), "p99_ms": float(np.percentile(latency, 99) * 1000),
+            "mean_image_kb": float(np.mean(sizes) / 1024), "requests": len(latency),
+            "app_cpu_ms_per_image": 1000 * app_cpu / len(latency)}
+
+
+IMAGE_STORES = (("folder", "postgresql"), ("database", "postgresql"), ("database", "sqlite"))
+
+
+def measure_images(args) -> dict:
+    """Images served by the image route from each store (``IMAGE_STORES``), ``args.repeat`` times in turn."""
+    from backend.store.campaigns import CampaignSettings, create_campaign
+    from backend.store.db import Database
+    from tests.conftest import LiveApp
+    from tests.store.conftest import postgres_schema
+
+    runs: dict[str, list[dict]] = {f"{store} ({engine})": [] for store, engine in IMAGE_STORES}
+    with tempfile.TemporaryDirectory(prefix="harmonylab-images-") as scratch, contextlib.ExitStack() as stack:
+        folder = Path(scratch)
+        manifest = make_image_campaign(folder / "campaign", args.image_count, args.image_side)
+        apps = {}
+        for store, engine in IMAGE_STORES:
+            label = f"{store} ({engine})"
+            url = (stack.enter_context(postgres_schema(args.postgres_url)) if engine == "postgresql"
+                   else f"sqlite:///{folder / 'sqlite' / 'images.db'}")
+            data = folder / f"data-{store}-{engine}"
+            data.mkdir()
+            db = Database(url, data, media=store)
+            info = create_campaign(CAMPAIGN, manifest, CampaignSettings("pairwise"), db=db)
+            hashes = sorted({item.sha256 for item in info.items.values()})
+            db.dispose()
+            apps[label] = (LiveApp(data, extra_env={"HARMONYLAB_DATABASE_URL": url, "HARMONYLAB_MEDIA": store}), hashes)
+        for app, _ in apps.values():
+            stack.callback(app.stop)
+            app.start()
+        for app, hashes in apps.values():
+            asyncio.run(fetch_images(app.url, hashes, 2, len(hashes)))  # warm-up
+        for repeat in range(args.repeat):
+            for label, (app, hashes) in apps.items():
+                _wait_all_idle([a for a, _ in apps.values()])
+                r = asyncio.run(fetch_images(app.url, hashes, args.clients, args.image_requests, app.process.pid))
+                r["load_average_before"] = os.getloadavg()
+                runs[label].append(r)
+                print(f"[images {repeat + 1}] {label}: {r['images_per_s']:.0f} images/s ({r['mb_per_s']:.0f} MB/s; "
+                      f"{r['mean_image_kb']:.0f} KB each), p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, app "
+                      f"CPU {r['app_cpu_ms_per_image']:.2f} ms per image", flush=True)
+    summary = {label: {key: [round(r[key], 3) for r in each] for key in
+                       ("images_per_s", "mb_per_s", "p50_ms", "p99_ms", "app_cpu_ms_per_image", "mean_image_kb")}
+               for label, each in runs.items()}
+    folder_runs = runs["folder (postgresql)"]
+    for label, each in runs.items():
+        if label.startswith("database"):
+            summary[label]["p99_ratio_to_folder"] = [round(d["p99_ms"] / f["p99_ms"], 3)
+                                                     for d, f in zip(each, folder_runs, strict=True)]
+            summary[label]["p99_within_2x_of_folder"] = all(r <= 2 for r in summary[label]["p99_ratio_to_folder"])
+    return {"summary": summary, "runs": runs}
+
+
 # ------------------------------------------------------------------------------------------ driver
 
 
@@ -487,7 +662,12 @@ def main() -> None:
     parser.add_argument("--votes", type=int, default=40, help="votes per client")
     parser.add_argument("--plain-rows", type=int, default=200, help="rows per thread for the ceiling")
     parser.add_argument("--modes", default="rest,direct,queued",
-                        help="rest (the JSON routes), direct (Gradio endpoints, unqueued) and/or queued")
+                        help="rest (the JSON routes), direct (Gradio endpoints, unqueued) and/or queued; replicas "
+                             "(one vs two app processes on PostgreSQL, rest) and images (the image route per "
+                             "media store) are measured only when named")
+    parser.add_argument("--image-count", type=int, default=32, help="images of the image-serving campaign")
+    parser.add_argument("--image-side", type=int, default=296, help="side of its noise images (296: ~256 KB)")
+    parser.add_argument("--image-requests", type=int, default=64, help="image requests per client")
     parser.add_argument("--concurrency", default="8", help="concurrency limit of the queued endpoints (or none)")
     parser.add_argument("--postgres-url", default=os.environ.get("HARMONYLAB_TEST_POSTGRES_URL", DEFAULT_POSTGRES))
     parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
@@ -497,10 +677,24 @@ def main() -> None:
                         help="value of the app's three rate-limit settings (per minute, or none)")
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
     args = parser.parse_args()
+    modes = args.modes.split(",")
+    extras = {}
+    if "replicas" in modes:
+        extras["replicas"] = {"uptime_before": uptime(), **measure_replicas(args)}
+    if "images" in modes:
+        extras["images"] = {"uptime_before": uptime(), **measure_images(args), "image_requests_per_client":
+                            args.image_requests, "images": args.image_count, "side": args.image_side}
+    main_modes = [mode for mode in modes if mode not in ("replicas", "images")]
+    if not main_modes:
+        for name, extra in extras.items():
+            print(f"{name}: {json.dumps(extra['summary'])}")
+        if not args.no_write:
+            update_results("annotation_load", extras)
+        return
     runs = []
     for repeat in range(args.repeat):
         run = {"load_average_before": os.getloadavg(), "uptime_before": uptime(), "results": {}}
-        for mode in args.modes.split(","):
+        for mode in main_modes:
             run["results"][mode] = {}
             for engine in args.engines.split(","):
                 r = measure(engine, mode, args)
@@ -526,7 +720,20 @@ def main() -> None:
                   f"{figures['all_targets_met_in_every_run']}")
     if not args.no_write:
         write_results("annotation_load", {"settings": settings, "summary": summary, "runs": runs,
-                                          "gradio_floor": floor})
+                                          "gradio_floor": floor, **extras})
+
+
+def update_results(name: str, sections: dict) -> None:
+    """Replace ``sections`` of an existing results file, keeping its other figures (a run of the extra rows only)."""
+    from benchmarks.common import RESULTS_DIR
+
+    path = RESULTS_DIR / f"{name}.json"
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    measured = time.strftime("%Y-%m-%d %H:%M:%S")
+    for section in sections.values():
+        section["measured_at"] = measured
+    existing.pop("machine", None)  # the same machine; "measured_at" stays that of the other figures
+    write_results(name, {**existing, **sections})
 
 
 if __name__ == "__main__":

@@ -72,10 +72,23 @@ def check_serve_limit(req: Requester) -> None:
     limits.check_serve(req.db.limits, req.campaign.id, req.key)
 
 
+def _unknown(info: CampaignInfo, served: tokens.Served) -> list[int]:
+    unknown = [i for i in served.item_ids if i not in info.items]
+    return unknown + ([served.gold_id] if served.gold_id is not None and served.gold_id not in info.golds else [])
+
+
 def read_served(req: Requester, token: object, kind: str) -> tokens.Served:
-    """The verified token, whose items (and gold answer) belong to the campaign."""
+    """The verified token, whose items (and gold answer) belong to the campaign.
+
+    The token is genuine (its MAC holds under the campaign's secret), so an item this process does not know is
+    one added since it cached the campaign, through another replica: the campaign is read again (and cached)
+    before the items are checked. (What the rest of the answer uses from ``req.campaign`` -- settings, gold
+    answers -- never changes after creation.)
+    """
     info = req.campaign
     served = tokens.read(token, kind, info.id, info.name, info.secret, req.key)
+    if _unknown(info, served):
+        info = get_campaign(info.name, req.db, fresh=True)
     foreign = [i for i in served.item_ids if i not in info.items]
     if foreign or (served.gold_id is not None and served.gold_id not in info.golds):
         raise InputError(f"The answer names item {foreign[0] if foreign else served.gold_id}, which is not part "

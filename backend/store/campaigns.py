@@ -3,7 +3,12 @@
 A campaign's settings are immutable after creation except for ``is_open``; items can be added later
 (:mod:`backend.store.items`), never changed or removed. What the hot paths need (settings, items,
 groups, gold answers, token secret) is loaded once into a :class:`CampaignInfo` and cached for
-``CACHE_SECONDS`` per process.
+``CACHE_SECONDS`` per process. So with several app processes (replicas), a campaign created through one is
+served by every other at once (a name not in the cache is read from the database), items added through one
+are served by the others within ``CACHE_SECONDS``, and closing or reopening takes effect everywhere within
+``CACHE_SECONDS``. An answer naming an item that this process's cached copy does not know yet (served by
+another process after an addition) reloads the campaign before it is judged, and exports always read the
+database, so neither depends on the cache.
 """
 
 from __future__ import annotations
@@ -126,15 +131,17 @@ def list_campaigns(db: Database | None = None, *, only_open: bool = False) -> li
         return [{"name": n, "kind": k, "open": o} for n, k, o in session.exec(query).all()]
 
 
-def get_campaign(name: object, db: Database | None = None, *, kind: str | None = None) -> CampaignInfo:
-    """The campaign called ``name`` (cached); InputError naming the open campaigns (never closed ones) when
+def get_campaign(name: object, db: Database | None = None, *, kind: str | None = None,
+                 fresh: bool = False) -> CampaignInfo:
+    """The campaign called ``name`` (cached; ``fresh`` reads the database again, for answers naming items this
+    process has not seen yet and for exports); InputError naming the open campaigns (never closed ones) when
     there is none."""
     db = db or default_database()
     if not isinstance(name, str) or not name.strip():
         raise InputError("No campaign was given; choose a campaign (see `python -m backend campaign list`).")
     name = name.strip()
     now = time.monotonic()
-    cached = db.campaign_cache.get(name)
+    cached = None if fresh else db.campaign_cache.get(name)
     if cached is not None and cached[0] > now:
         info = cached[1]
     else:

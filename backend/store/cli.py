@@ -1,4 +1,5 @@
-"""CLI: ``python -m backend campaign create|add|export|stats|list|flag|close|open`` (the annotation store).
+"""CLI: ``python -m backend campaign create|add|export|stats|list|flag|close|open`` and ``media migrate|status``
+(the annotation store).
 
 - ``campaign create --name NAME --kind pairwise|rating --manifest FILE [--allow-tie] [--gold FILE]
   [--gold-rate R] [--gold-min-accuracy A] [--daily-cap N] [--min-response-ms MS] [--sampler S]
@@ -10,9 +11,15 @@
   :mod:`backend.store.items`).
 - ``campaign export --name NAME --out FILE.csv|FILE.parquet [--exclude-flagged] [--exclude-gold]``:
   raw votes or ratings (columns in :mod:`backend.store.export`).
+- ``campaign export --name NAME --format hf-dataset --out DIR [--push-to-hub OWNER/NAME [--public]]``: the
+  campaign as a Hugging Face dataset folder, images embedded, annotators pseudonymised
+  (:mod:`backend.store.hf_dataset`), optionally uploaded to a dataset repository (private unless ``--public``).
 - ``campaign stats --name NAME``: counts as JSON.
 - ``campaign list``: the campaigns as JSON.
 - ``campaign flag --annotator KEY [--reason TEXT] [--unflag]``; ``campaign close|open --name NAME``.
+- ``media migrate --to folder|database [--keep-source] [--pause-ms MS]``: moves the images into that media
+  store while the app serves, resumable, verified by hash (:mod:`backend.store.media_migrate`); prints the
+  counts as JSON. ``media status``: images per store and those in use that no store holds, as JSON.
 
 The database is the one the app uses (``HARMONYLAB_DATABASE_URL`` / ``HARMONYLAB_DATA_DIR``); it is
 upgraded to the newest migration first. Errors are one sentence on stderr with exit code 2.
@@ -53,11 +60,47 @@ def _add(args) -> int:
 
 
 def _export(args) -> int:
+    from backend.errors import InputError
     from backend.store.export import export_campaign
 
-    rows = export_campaign(args.name, args.out, include_flagged=not args.exclude_flagged,
-                           include_gold=not args.exclude_gold)
-    print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
+    if args.format != "hf-dataset":
+        if args.push_to_hub:
+            raise InputError("--push-to-hub uploads a dataset folder; add --format hf-dataset.")
+        if args.format and not args.out.lower().endswith(f".{args.format}"):
+            raise InputError(f"--format {args.format} writes a .{args.format} file; give --out FILE.{args.format}.")
+        rows = export_campaign(args.name, args.out, include_flagged=not args.exclude_flagged,
+                               include_gold=not args.exclude_gold)
+        print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
+        return 0
+    from backend.store.hf_dataset import export_hf_dataset, push_to_hub
+
+    written = export_hf_dataset(args.name, args.out, include_flagged=not args.exclude_flagged,
+                                include_gold=not args.exclude_gold)
+    print(json.dumps(written, indent=2))
+    if args.push_to_hub:
+        url = push_to_hub(args.out, args.push_to_hub, private=not args.public)
+        print(f"pushed {args.out} to {url}", file=sys.stderr)
+    return 0
+
+
+def _media_migrate(args) -> int:
+    from backend.store.db import default_database
+    from backend.store.media_migrate import migrate
+
+    def progress(sha256: str, outcome: str) -> None:
+        print(f"{outcome} {sha256}", file=sys.stderr, flush=True)
+
+    outcome = migrate(default_database(), args.to, keep_source=args.keep_source, pause_ms=args.pause_ms,
+                      progress=progress)
+    print(json.dumps(outcome, indent=2))
+    return 1 if outcome["damaged"] else 0
+
+
+def _media_status(args) -> int:
+    from backend.store.db import default_database
+    from backend.store.media_migrate import status
+
+    print(json.dumps(status(default_database()), indent=2))
     return 0
 
 
@@ -124,9 +167,13 @@ def add_parsers(subparsers) -> None:
     add.add_argument("--manifest", required=True, help="CSV path,group,method[,reference][,composite] (as for create)")
     add.set_defaults(func=_add)
 
-    export = commands.add_parser("export", help="raw votes or ratings as CSV or Parquet")
+    export = commands.add_parser("export", help="raw votes or ratings as CSV or Parquet, or a Hugging Face dataset")
     export.add_argument("--name", required=True)
-    export.add_argument("--out", required=True, help="FILE.csv or FILE.parquet")
+    export.add_argument("--out", required=True, help="FILE.csv or FILE.parquet, or a folder for --format hf-dataset")
+    export.add_argument("--format", choices=("csv", "parquet", "hf-dataset"),
+                        help="default: from the --out file name; hf-dataset: a dataset folder with the images")
+    export.add_argument("--push-to-hub", metavar="OWNER/NAME", help="upload the hf-dataset folder to this dataset repo")
+    export.add_argument("--public", action="store_true", help="create the hub repository public (default private)")
     export.add_argument("--exclude-flagged", action="store_true", help="drop answers of flagged annotators")
     export.add_argument("--exclude-gold", action="store_true", help="drop gold answers")
     export.set_defaults(func=_export)
@@ -148,3 +195,15 @@ def add_parsers(subparsers) -> None:
         toggle = commands.add_parser(action, help=f"{action} a campaign to annotators")
         toggle.add_argument("--name", required=True)
         toggle.set_defaults(func=_set_open)
+
+    media = subparsers.add_parser("media", help="the images of campaigns and prompts: migrate between stores, status",
+                                  description="The media stores of the annotation store (folder or database).")
+    media_commands = media.add_subparsers(dest="media_command", metavar="ACTION")
+    media_commands.required = True
+    move = media_commands.add_parser("migrate", help="move every image into one store while the app serves")
+    move.add_argument("--to", required=True, choices=("folder", "database"))
+    move.add_argument("--keep-source", action="store_true", help="copy only: keep the images in the other store")
+    move.add_argument("--pause-ms", type=int, default=0, help="wait between images (spreads the load)")
+    move.set_defaults(func=_media_migrate)
+    media_status = media_commands.add_parser("status", help="images per store and images in use that are missing")
+    media_status.set_defaults(func=_media_status)

@@ -4,8 +4,9 @@ Configuration (:mod:`backend.settings`):
 - ``HARMONYLAB_DATABASE_URL``: any SQLAlchemy URL; PostgreSQL (``postgresql+psycopg://...``) is the
   engine for deployments with many annotators or several app replicas. Default: the SQLite file
   ``harmonylab.db`` in the data directory.
-- ``HARMONYLAB_DATA_DIR`` (default ``data/``): the SQLite file and the content-addressed images.
-  Several replicas must share this directory (the images live on disk, not in the database).
+- ``HARMONYLAB_DATA_DIR`` (default ``data/``): the SQLite file, the folder media store and the local image
+  cache. With a server database and the database media store (``HARMONYLAB_MEDIA``, :mod:`backend.store.media`)
+  nothing in it outlives a restart that matters: replicas need no shared directory.
 - ``HARMONYLAB_DB_POOL_SIZE`` (default 10): connections kept per process (plus as many on overflow).
 - ``HARMONYLAB_SQLITE_SYNCHRONOUS`` (default ``FULL``), below.
 
@@ -31,7 +32,8 @@ SQLite settings, chosen for durability and concurrency:
 - ``foreign_keys=ON``.
 
 Per-process state of a :class:`Database`: caches (campaigns, annotator row ids in a bounded table, win
-counts) and the rate limits of :mod:`backend.store.limits`; replicas share only the database itself.
+counts, the root key of annotator ids), the rate limits of :mod:`backend.store.limits` and the group-commit
+writer's queue; replicas share only the database itself (why each is safe: :mod:`backend.store`).
 
 Every :class:`Database` upgrades its schema to the newest migration when it is opened
 (:func:`backend.store.migrate.upgrade_to_head`, safe when several processes start at once).
@@ -52,7 +54,7 @@ from sqlmodel import Session
 from backend import settings
 from backend.errors import InputError
 from backend.store.limits import ANNOTATOR_CACHE, BoundedCache, RateLimits
-from backend.store.media import MediaStore
+from backend.store.media import Media, open_media
 from backend.store.migrate import upgrade_to_head
 from backend.store.writer import GroupWriter
 
@@ -113,13 +115,17 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """One database (engine + media directory) and the per-process caches of the services."""
+    """One database (engine + media store) and the per-process caches of the services.
 
-    def __init__(self, url: str | None = None, directory: Path | str | None = None, *, upgrade: bool = True):
+    ``media`` chooses the media back end (``folder`` or ``database``) instead of the setting ``HARMONYLAB_MEDIA``.
+    """
+
+    def __init__(self, url: str | None = None, directory: Path | str | None = None, *, upgrade: bool = True,
+                 media: str | None = None):
         self.data_dir = (Path(directory) if directory is not None else data_dir()).resolve()
         self.url = url or database_url(self.data_dir)
         self.engine = make_engine(self.url)
-        self.media = MediaStore.under(self.data_dir)
+        self.media: Media = open_media(self, media)
         self.lock = threading.Lock()
         self._write_turn = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self.campaign_cache: dict[str, tuple[float, object]] = {}
@@ -195,7 +201,7 @@ class Database:
         self.engine.dispose()
 
 
-_databases: dict[tuple[str, str], Database] = {}
+_databases: dict[tuple[str, str, str | None], Database] = {}
 _databases_lock = threading.Lock()
 _by_settings: dict[int, tuple[settings.Settings, Database]] = {}
 
@@ -207,7 +213,7 @@ def default_database() -> Database:
     known = _by_settings.get(id(current))
     if known is not None and known[0] is current:
         return known[1]
-    key = (database_url(current.data_dir), str(current.data_dir))
+    key = (database_url(current.data_dir), str(current.data_dir), current.media)
     database = _databases.get(key)
     if database is None:
         with _databases_lock:

@@ -100,7 +100,7 @@ def answers_table(name: str, db: Database | None = None, *, include_flagged: boo
                   include_gold: bool = True) -> pd.DataFrame:
     """Every answer of campaign ``name`` (votes or ratings), one row each."""
     db = db or default_database()
-    info = get_campaign(name, db)
+    info = get_campaign(name, db, fresh=True)  # every item, also those added through another replica just now
     table = (comparisons_table if info.kind == "pairwise" else ratings_table)(info, db)
     if not include_flagged:
         table = table[~table["annotator_flagged"]]
@@ -154,7 +154,7 @@ def win_matrix(db: Database, info: CampaignInfo, include_flagged: bool = False) 
 def campaign_stats(name: str, db: Database | None = None) -> dict:
     """Counts describing campaign ``name`` (what ``python -m backend campaign stats`` prints as JSON)."""
     db = db or default_database()
-    info = get_campaign(name, db)
+    info = get_campaign(name, db, fresh=True)
     table = answers_table(name, db)
     ordinary = [i for i in info.items.values() if not i.is_gold]
     aggregated = table[~table["annotator_flagged"] & ~table["gold"]]

@@ -29,7 +29,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 LOCK_NAME = "harmonylab-store-migrations:"
 

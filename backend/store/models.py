@@ -7,8 +7,8 @@ harmonized image shown with its composite and reference, Fig. 2b) is a ``rating`
 are :class:`Rating` rows.
 
 Conventions
-- Images are content-addressed: ``*_sha256`` columns name PNG files under the data directory
-  (see :mod:`backend.store.media`).
+- Images are content-addressed: ``*_sha256`` columns name PNG images in the media store (files under the
+  data directory, or :class:`MediaBlob` rows; see :mod:`backend.store.media`).
 - Every answer carries a client-generated id (``client_id``, UNIQUE): sending an answer twice stores it
   once. It also carries the nonce of the served pair/item token (``served_nonce``, UNIQUE): a served pair
   is answered at most once (see :mod:`backend.store.tokens`).
@@ -196,4 +196,16 @@ class DeploymentSecret(SQLModel, table=True):
 
     name: str = Field(max_length=64, primary_key=True)
     value: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=_timestamp())
+
+
+class MediaBlob(SQLModel, table=True):
+    """An image of the database media store (:mod:`backend.store.media_database`): the PNG bytes whose SHA-256
+    is ``sha256``, written once and never changed (migration ``0005_media_blobs``)."""
+
+    __tablename__ = "media_blobs"
+
+    sha256: str = Field(max_length=64, primary_key=True)
+    data: bytes = Field(sa_column=Column(sqlalchemy.LargeBinary, nullable=False))
+    size: int = Field(sa_column=Column(sqlalchemy.BigInteger, nullable=False))  # len(data), read without the bytes
     created_at: datetime = Field(sa_column=_timestamp())

@@ -41,6 +41,7 @@ from backend.images import load_image
 from backend.protocols import Prompt, check_scores
 from backend.store.campaigns import NAME_PATTERN
 from backend.store.db import Database, default_database
+from backend.store.media import MissingImageError
 from backend.store.models import Item, SavedPrompt, utc_now
 from backend.store.secrets import deployment_secret
 
@@ -173,7 +174,7 @@ def save_prompt(name: str, images: Sequence[Any], scores: Sequence[float], label
                 raise _refuse_change(existing, "replace")
     with db.media.batch() as staging:
         hashes = [staging.put(image, name=f"prompt image '{label}'") for image, label in zip(images, labels, strict=True)]
-        stored = sum(staging.path(h).stat().st_size for h in set(hashes))
+        stored = sum(staging.size(h) for h in set(hashes))
         with db.writing() as session:  # the checks again, in the transaction that writes (concurrent saves)
             row = _row(session, name)
             if row is not None and not _may_change(row, owner, admin):
@@ -209,35 +210,49 @@ def _forget_unused_images(db: Database, hashes: set[str]) -> None:
             if candidates:
                 used.update(session.exec(select(column).where(column.in_(candidates))).all())
     for sha256 in hashes - used:
-        db.media.path(sha256).unlink(missing_ok=True)
+        db.media.delete(sha256)
 
 
 # ------------------------------------------------------------------------------------------ reading
 
 
-def get_prompt(name: str, db: Database | None = None) -> dict:
-    """The saved prompt ``name``: ``paths`` (stored image files), ``scores``, ``names``, ``created_at``."""
-    db = db or default_database()
+def _saved(name: str, db: Database) -> SavedPrompt:
     with db.reading() as session:
         row = _row(session, str(name).strip())
     if row is None:
         known = ", ".join(p["name"] for p in list_prompts(db)) or "none yet"
         raise InputError(f"There is no saved prompt called '{str(name)[:100]}'; saved prompts: {known}.")
+    return row
+
+
+def _missing(row: SavedPrompt) -> InputError:
+    return InputError(f"An image of the saved prompt '{row.name}' is missing from the server's store; save the "
+                      "prompt again.")
+
+
+def get_prompt(name: str, db: Database | None = None) -> dict:
+    """The saved prompt ``name``: ``paths`` (files of its images: the stored files, or local copies of images
+    kept in the database, :meth:`backend.store.media.Media.file`), ``scores``, ``names``, ``created_at``."""
+    db = db or default_database()
+    row = _saved(name, db)
     try:
         paths = [db.media.file(h) for h in row.image_sha256s]
-    except InputError:  # media.file's sentence names the store's folder; the visitor gets the prompt's name only
-        raise InputError(f"An image of the saved prompt '{row.name}' is missing from the server's store; save "
-                         "the prompt again.") from None
+    except MissingImageError:
+        raise _missing(row) from None
     return {"name": row.name, "paths": paths, "scores": list(row.scores), "names": list(row.labels),
             "created_at": row.created_at}
 
 
 def load_prompt(name: str, db: Database | None = None) -> Prompt:
-    """The saved prompt ``name`` decoded, ready to score under."""
-    saved = get_prompt(name, db=db)
-    images = tuple(load_image(path, name=f"prompt image '{label}'") for path, label in
-                   zip(saved["paths"], saved["names"], strict=True))
-    return Prompt(images, np.asarray(saved["scores"], dtype=np.float64), tuple(saved["names"]))
+    """The saved prompt ``name`` decoded (from the media store's bytes, no files), ready to score under."""
+    db = db or default_database()
+    row = _saved(name, db)
+    try:
+        images = tuple(load_image(db.media.get(h), name=f"prompt image '{label}'")
+                       for h, label in zip(row.image_sha256s, row.labels, strict=True))
+    except MissingImageError:
+        raise _missing(row) from None
+    return Prompt(images, np.asarray(list(row.scores), dtype=np.float64), tuple(row.labels))
 
 
 def list_prompts(db: Database | None = None) -> list[dict]:

@@ -45,7 +45,7 @@ def visitor(db) -> str:
 
 
 def stored_files(db) -> set[str]:
-    return {path.name for path in db.media.root.rglob("*.png") if ".staging-" not in str(path)}
+    return set(db.media.hashes())
 
 
 def test_owner_tokens_are_signed_by_the_server(db):
