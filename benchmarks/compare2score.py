@@ -10,8 +10,14 @@ nor used as anchors; build it with ``python scripts/build_distorted_photos.py``)
   comparators ``nr-thurstone:<model>`` that have a fitted spread, and those models' raw scores.
 
 Targets (not tests): >= 10 images/s on CPU with 5 anchors; MAP step < 5 % of the time.
-Run: ``python -m benchmarks.compare2score [--limit N] [--repeats R]``; writes
-``benchmarks/results/compare2score.json``.
+By photo source (issue #23; ``--by-source``, ``benchmarks.source_sets``): up to ``--photos-per-source``
+photos of every source and of the unseen source (photos of at most 384 px, as in the scored set) with
+Gaussian noise, Gaussian blur and JPEG at levels 0-5, scored by ``compare2score`` (c2s-siamese comparator, default
+anchors) and the classical NR metrics: SRCC against -level per source (pooled and within photo and family),
+mean over sources and on the unseen source. The comparator trained on train photos of plasma, mate and opencv,
+and its anchors are such photos, so those sources are not held out for it.
+Run: ``python -m benchmarks.compare2score [--limit N] [--repeats R] [--by-source [--skip-split]]``; writes
+``benchmarks/results/compare2score.json`` (``--results-name``).
 """
 
 from __future__ import annotations
@@ -51,7 +57,22 @@ def main() -> None:
     parser.add_argument("--set", default=str(SCORED_SET), help="scored set with split and level columns")
     parser.add_argument("--limit", type=int, help="at most this many test images (deterministic subsample)")
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats (best is reported)")
+    parser.add_argument("--by-source", action="store_true", help="also the per-source section (issue #23)")
+    parser.add_argument("--photos-per-source", type=int, default=8)
+    parser.add_argument("--skip-split", action="store_true", help="only the per-source section")
+    parser.add_argument("--results-name", default="compare2score", help="benchmarks/results/NAME.json")
     args = parser.parse_args()
+    extra = {}
+    if args.by_source:
+        from backend.data.photos import load_photo
+        from benchmarks.source_sets import nr_by_source
+
+        models = {name: registry.create(name) for name in ("compare2score", "piqe", "entropy")}
+        extra["by_source"] = nr_by_source(models, args.photos_per_source, lambda p: load_photo(p.path, 384),
+                                          trained_on={"compare2score": ["plasma", "mate", "opencv"]})
+    if args.skip_split:
+        write_results(args.results_name, extra)
+        return
 
     table = read_scored_set(args.set)
     table = table[table["split"] == "test"].reset_index(drop=True)
@@ -100,7 +121,8 @@ def main() -> None:
     for family, group in table.groupby("distortion"):
         if family != "none" and len(group) > 3:
             per_family[family] = srcc(scores[group.index], group)["srcc_vs_level"]
-    write_results("compare2score", {
+    write_results(args.results_name, {
+        **extra,
         "scored_set": str(Path(args.set).relative_to(REPO)) if Path(args.set).is_relative_to(REPO) else args.set,
         "split": "test", "speed": speed, "srcc": quality, "siamese_srcc_vs_level_per_distortion": per_family,
         "targets": {"images_per_second": 10, "map_share_below": 0.05},

@@ -18,8 +18,14 @@ whole image and every crop scored on the K = 7 standard), and the benchmark prin
   level defines -- and ``pooled`` = one SRCC over all images (levels compared across photos and families).
 
 Targets (benchmark, not test): offline <= 2 s per 1024x768 image on CPU; mix-grained beats global-only.
-Run: ``OMP_NUM_THREADS=2 nice -n 5 python -m benchmarks.dogiqa [--scorer NAME ...] [--photos N]``; writes
-``benchmarks/results/dogiqa.json``.
+By photo source (issue #23; ``--by-source``, ``benchmarks.source_sets``): up to ``--photos-per-source``
+photos of every source and of the unseen source, centre-cropped to 4:3 at 512x384 (half the table's size, to
+bound the time), with Gaussian noise, Gaussian blur and JPEG at levels 0-5, scored by the registry's ``dogiqa``
+(default scorer piqe) and by piqe alone: SRCC against -level per source (pooled and within photo and family),
+mean over sources and on the unseen source. Dog-IQA trains nothing; only its reference quantiles and c_max
+were measured on train photos of plasma, mate and opencv.
+Run: ``OMP_NUM_THREADS=2 nice -n 5 python -m benchmarks.dogiqa [--scorer NAME ...] [--photos N] [--by-source
+[--skip-table]]``; writes ``benchmarks/results/dogiqa.json``.
 """
 
 from __future__ import annotations
@@ -32,20 +38,27 @@ import numpy as np
 from backend.iqa.dogiqa.model import PAPER_C_MAX
 
 
-def test_images(photos: int | None = None, families: list[str] | None = None):
-    """(photo key, family, level, 1024x768 image); the pristine image is shared by every family."""
+def crop_4_3(path, width: int = 1024, height: int = 768) -> np.ndarray:
+    """A photo centre-cropped to 4:3 and resized to width x height (Lanczos)."""
     from PIL import Image
 
+    from backend.data.photos import load_photo
+
+    image = Image.fromarray(load_photo(path, max_side=2 * width))
+    side = min(image.width, image.height * 4 / 3)
+    left, top = (image.width - side) / 2, (image.height - side * 3 / 4) / 2
+    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS,
+                                   box=(left, top, left + side, top + side * 3 / 4)))
+
+
+def test_images(photos: int | None = None, families: list[str] | None = None):
+    """(photo key, family, level, 1024x768 image); the pristine image is shared by every family."""
+
     from backend.data.distortions import FAMILIES, distort, rng_for
-    from backend.data.photos import list_photos, load_photo
+    from backend.data.photos import list_photos
 
     for photo in list_photos("test")[: photos or None]:
-        image = Image.fromarray(load_photo(photo.path, max_side=2048))
-        width, height = image.size
-        side = min(width, height * 4 / 3)
-        left, top = (width - side) / 2, (height - side * 3 / 4) / 2
-        image = image.resize((1024, 768), Image.Resampling.LANCZOS, box=(left, top, left + side, top + side * 3 / 4))
-        pristine = np.asarray(image)
+        pristine = crop_4_3(photo.path)
         yield photo.key, None, 0, pristine
         for family in families or sorted(FAMILIES):
             for level in range(1, 6):
@@ -98,8 +111,22 @@ def main() -> None:
     parser.add_argument("--dump", help="also write the per-image scores to this CSV (e.g. data/dogiqa_benchmark.csv)")
     parser.add_argument("--name", default="dogiqa", help="results file name (benchmarks/results/NAME.json)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU time = one core's time)")
+    parser.add_argument("--by-source", action="store_true", help="also the per-source section (issue #23)")
+    parser.add_argument("--photos-per-source", type=int, default=4)
+    parser.add_argument("--skip-table", action="store_true", help="only the per-source section")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    extra = {}
+    if args.by_source:
+        from backend import registry
+        from benchmarks.source_sets import nr_by_source
+
+        models = {name: registry.create(name) for name in ("dogiqa", "piqe")}
+        extra["by_source"] = nr_by_source(models, args.photos_per_source, lambda p: crop_4_3(p.path, 512, 384),
+                                          trained_on={"dogiqa": ["plasma", "mate", "opencv"]})
+    if args.skip_table:
+        write_results(args.name, extra)
+        return
     scorer_names = args.scorer or ["piqe", "compare2score"]
     scorers = {name: QuantileScorer(name, args.k) for name in scorer_names}
     segmenter = get_segmenter(None)
@@ -177,7 +204,7 @@ def main() -> None:
     results["note"] = ("wall times on a 2-core machine shared with four other sessions (load average up to 9), "
                        "so they overstate the time on an idle machine; cpu_* = process CPU time "
                        f"(torch threads {args.threads}); SRCC against -level (pristine = 0 ... 5)")
-    write_results(args.name, results)
+    write_results(args.name, {**extra, **results})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Harmonization benchmark (paper 002): quality on the validation set, speed, training time.
 
     python benchmarks/harmonize.py [--data data/harmonization/val] [--limit N] [--repeats 3] [--results-name NAME]
+        [--unseen data/harmonization/unseen] [--skip-timing]
 
 For every registered, ready harmonizer: the iHarmony4 table (MSE, fMSE, PSNR, fPSNR, overall and per
 foreground-ratio bucket) on the validation set built by ``scripts/build_harmonization_sets.py``; the time
@@ -12,8 +13,14 @@ When the data set has the builder's ``manifest.json``, the fMSE is also split by
 (donor transfers -- iHarmony4's HCOCO/HFlickr recipe -- and synthetic retouch swaps, its HAdobe5k/Hday2night
 stand-in), so that the overall ratio can be read against the mix. For scale it also prints paper 002 Table 2's
 fMSE, as a multiple of the composite's, of the published methods on the iHarmony4 test set (trained on its
-65,742 training composites): the 0.40 target is DoveNet's figure there. Writes ``benchmarks/results/harmonize.json``
-(or NAME.json).
+65,742 training composites): the 0.40 target is DoveNet's figure there.
+
+By photo source (issue #23): when the manifest records each sample's ``source`` (sets built with several
+``--sources``), the fMSE ratio to the composite is also given per source and as the mean over sources; with
+``--unseen DIR`` (the builder's ``OUT/unseen``: composites of ``gcompris-unseen``, which nothing trains on)
+the same ratios on that set. Training-free harmonizers are per-source figures as they are; the shipped
+``srh-tiny`` trained on plasma, mate and opencv, so on those its figure is not held out (its card says so).
+Writes ``benchmarks/results/harmonize.json`` (or NAME.json).
 """
 
 from __future__ import annotations
@@ -51,6 +58,32 @@ def composite_kinds(data: str | Path) -> dict[str, str]:
             for name, info in manifest.items()}
 
 
+def composite_sources(data: str | Path) -> dict[str, str]:
+    """Image name (stem) -> photo source, from the builder's manifest (empty without one)."""
+    from backend.data.photos import source_of
+
+    manifest_path = Path(data) / "manifest.json"
+    if not manifest_path.exists():
+        return {}
+    manifest = json.loads(manifest_path.read_text())
+    return {Path(name).stem: info.get("source") or source_of(info.get("photo", "")) for name, info in manifest.items()}
+
+
+def ratios_by_source(per_image: dict[str, list[dict]], sources: dict[str, str]) -> dict:
+    """Method -> {"per_source": {source: fMSE / composite fMSE}, "mean_over_sources": ...} (``per_image`` must hold
+    "composite"); a source's ratio is the ratio of its mean fMSEs, like the overall figure."""
+    from backend.data import by_source
+
+    grouped = {name: fmse_by_kind(rows, sources) for name, rows in per_image.items()}
+    base = grouped["composite"]
+    out = {}
+    for name, groups in grouped.items():
+        per_source = {source: {"fmse_ratio": groups[source]["fmse"] / base[source]["fmse"], "count": groups[source]["count"]}
+                      for source in base if source in groups}
+        out[name] = by_source.summary(per_source)
+    return out
+
+
 def fmse_by_kind(per_image: list[dict], kinds: dict[str, str]) -> dict[str, dict[str, float]]:
     groups: dict[str, list[float]] = {}
     for row in per_image:
@@ -82,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--results-name", default="harmonize", help="benchmarks/results/NAME.json")
+    parser.add_argument("--unseen", help="a set of the unseen source (the builder's OUT/unseen) to report as well")
+    parser.add_argument("--skip-timing", action="store_true", help="quality only (no timing section)")
     args = parser.parse_args(argv)
 
     from backend import registry, weights
@@ -94,11 +129,38 @@ def main(argv: list[str] | None = None) -> int:
     methods = [c.name for c in registry.list_models("harmonize") if registry.status(c.name).ready]
     results: dict = {"machine": machine(), "data": args.data, "methods": {}}
     kinds = composite_kinds(args.data)
+    sources = composite_sources(args.data)
+    per_image: dict[str, list[dict]] = {}
     for name in methods:
         report = evaluate_harmonizer(registry.create(name), args.data, args.limit)
+        per_image[name] = report.pop("per_image")
         results["methods"][name] = {"quality": report["table"], "eval_seconds_per_image": report["seconds_per_image"],
-                                    "fmse_by_kind": fmse_by_kind(report.pop("per_image"), kinds)}
+                                    "fmse_by_kind": fmse_by_kind(per_image[name], kinds)}
         print(format_table(name, report["table"]))
+    if len(set(sources.values())) > 1:
+        results["by_source"] = ratios_by_source(per_image, sources)
+    if args.unseen:
+        unseen_rows = {name: evaluate_harmonizer(registry.create(name), args.unseen, args.limit)["per_image"]
+                       for name in methods}
+        unseen_ratio = ratios_by_source(unseen_rows, {Path(r["image"]).stem: "unseen" for r in unseen_rows["composite"]})
+        results.setdefault("by_source", {name: {} for name in methods})
+        for name in methods:
+            results["by_source"].setdefault(name, {})["unseen"] = unseen_ratio[name]["unseen"]
+    if "by_source" in results:
+        card = weights.read_card(ASSETS_DIR / SHIPPED_WEIGHTS)
+        results["by_source_note"] = ("fMSE / composite fMSE per photo source; srh-tiny is the shipped network as it is "
+                                     f"(trained on {card.get('data', {}).get('sources', ['plasma', 'mate', 'opencv'])}, "
+                                     "not held out there); the other harmonizers are training-free")
+        print("\nfMSE x composite by photo source (mean over sources; unseen):")
+        for name, block in results["by_source"].items():
+            per = block.get("per_source", {})
+            print(f"{name:<18} mean {block.get('mean_over_sources', {}).get('fmse_ratio', float('nan')):.3f}  unseen "
+                  f"{block.get('unseen', {}).get('fmse_ratio', float('nan')):.3f} | "
+                  + " ".join(f"{s}:{v['fmse_ratio']:.3f}" for s, v in per.items()))
+    if args.skip_timing:
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"{args.results_name}.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+        return 0
 
     segmenter = get_segmenter()
     for width, height in ((256, 256), (1024, 768)):

@@ -138,11 +138,13 @@ def test_train_from_a_campaign_then_score_as_csv(store, tmp_path, tiny_vlm_dir, 
     assert result.item_scores["harmonyiqa-vlm-fr"].notna().all()
 
 
-def test_default_score_model_is_lite_nr():
+def test_default_score_model_is_the_seam_cue():
+    """Issue #23: the training-free seam cue replaced the learned NR model as the default (it holds up on
+    photo sources no model saw)."""
     from backend.cli import build_parser
 
     args = build_parser().parse_args(["harmonyiqa", "score", "image.png"])
-    assert args.model == "harmonyiqa-lite-nr" and args.ref is None
+    assert args.model == "harmonyiqa-seam" and args.ref is None
 
 
 @pytest.mark.parametrize("argv, message", [

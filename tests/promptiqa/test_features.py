@@ -163,7 +163,8 @@ def test_weights_carry_their_config_and_training_continues_from_them(tiny_set, t
     metadata = weights.read_metadata(first / "model.safetensors")
     assert metadata["network"] == "PromptIQANet" and json.loads(metadata["config"])["visual"]["kind"] == "features"
     network, card = load_embedded(first / "model.safetensors")
-    assert isinstance(network.config.visual, FeaturesConfig) and card["config"] == network.config.as_dict()
+    assert isinstance(network.config.visual, FeaturesConfig)
+    assert card["config"] == json.loads(json.dumps(network.config.as_dict()))  # the card is JSON: tuples are lists
     continued = train(tiny_set, tmp_path / "continued", steps=1, pool_size=20, groups=2, targets=2, visual=FEATURES,
                       init=first, learning_rate=0.0, log=lambda text: None)  # so nothing changes
     assert continued["initialised_from"] == str(first)
@@ -224,3 +225,37 @@ def test_training_keeps_the_checkpoint_with_the_best_validation_figure(tiny_set,
               log=lambda text: None)
     with pytest.raises(InputError, match="Select checkpoints"):
         train(tiny_set, out, steps=1, pool_size=20, visual=FEATURES, select_on="test", log=lambda text: None)
+
+
+def test_registry_nr_scores_join_the_statistics_and_a_source_can_be_left_out(tiny_set, tmp_path):
+    """Issue #23: with ``nr_metrics`` the encoder reads the statistics and the registry NR scores, at training
+    (cached per set) and at scoring time alike; ``exclude_sources`` leaves a source out of training; the
+    ``mos`` requirement mixes the level's MOS proxy and SSIM's fidelity map."""
+    from backend import registry
+    from backend.iqa.promptiqa.features import encoder_inputs
+    from backend.iqa.promptiqa.model import FeaturesConfig
+    from backend.iqa.promptiqa.train import train
+    from backend.iqa.promptiqa.weights import load_embedded
+
+    visual = FeaturesConfig(nr_metrics=("piqe", "entropy"))
+    stored, table = load_dataset(tiny_set, size=None)
+    inputs = encoder_inputs(list(stored[:2]), visual.nr_metrics)
+    assert inputs.shape == (2, COUNT + 2)
+    assert inputs[0, COUNT] == pytest.approx(registry.create("piqe").score(stored[0]).score, rel=1e-5)
+    card = train(tiny_set, tmp_path / "nr", steps=2, pool_size=20, groups=2, targets=2, visual=visual,
+                 train_requirements=("ssim", "mos"), log=lambda text: None)
+    assert (tiny_set / "nr-piqe.npy").is_file() and card["config"]["visual"]["nr_metrics"] == ("piqe", "entropy")
+    network, _ = load_embedded(tmp_path / "nr")
+    pixels = torch.from_numpy(stored[:2].transpose(0, 3, 1, 2).copy()).float() / 255.0
+    with torch.no_grad():
+        torch.testing.assert_close(network.encode_images(pixels), network.visual.project(torch.from_numpy(inputs)))
+    expected = ((5 - 0.8 * table["level"]) + np.interp(table["ssim"], (0.735, 0.80, 0.86, 0.915, 0.965, 1.0),
+                                                        (1.0, 1.8, 2.6, 3.4, 4.2, 5.0))) / 2
+    np.testing.assert_allclose(table["mos"], expected)
+    assert set(table.loc[table["split"] == "train", "source"]) == {"astronaut", "coffee"}  # keys without a folder
+    fold = train(tiny_set, tmp_path / "fold", steps=1, pool_size=20, visual=FEATURES, exclude_sources=("astronaut",),
+                 log=lambda text: None)
+    assert fold["data"]["sources"] == ["coffee"] and fold["data"]["training_images"] == 2 * 16
+    with pytest.raises(InputError, match="no training labels"):  # no training row is left
+        train(tiny_set, tmp_path / "none", steps=1, pool_size=20, visual=FEATURES,
+              exclude_sources=("astronaut", "coffee"), log=lambda text: None)

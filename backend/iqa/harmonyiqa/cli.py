@@ -7,7 +7,7 @@
         --campaign turns the ratings of a rating campaign into MOS by paper 000's protocol (BT.500
         screening, Eq. 1) with the subset of each method from --subset-map or the paper's NGIHA/GIHA list.
     python -m backend harmonyiqa score [--model NAME] [--ref R] [--mask M] IMAGE...
-        CSV ``image,score`` with one registry model (default harmonyiqa-lite-nr), through
+        CSV ``image,score`` with one registry model (default harmonyiqa-seam, issue #23), through
         :func:`backend.scoring.score_images`.
 
 The HarmonyIQA-lite actions (``lite-data``, ``lite-train``, ``lite-eval``) are added by
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from backend.errors import InputError
 
-DEFAULT_SCORE_MODEL = "harmonyiqa-lite-nr"
+DEFAULT_SCORE_MODEL = "harmonyiqa-seam"
 
 
 def _command_line() -> str:

@@ -4,6 +4,9 @@
   (``lite.data``, ``lite.train``) and shipped in ``assets/harmonyiqa/`` with JSON cards. Neither needs a
   mask (campaign items carry none, and the leaderboard's models-vs-people comparison takes only mask-free
   models), but both use it when given. Not the paper's VLM.
+* ``harmonyiqa-seam``: the training-free no-reference cue of ``seam.py`` (the outline a recoloured foreground
+  leaves); the default NR HarmonyIQA model since issue #23, because it holds up on photo sources no model saw,
+  where the learned NR model fell to chance (``benchmarks/harmonyiqa.py``, per source and unseen).
 * ``harmonyiqa-vlm-nr`` / ``harmonyiqa-vlm-fr`` (Sec. III): a LoRA-tuned VLM + score decoder trained here
   from ratings (``harmonyiqa train``); ``harmonyiqa-vlm-nr:FOLDER`` names a trained folder
   (:mod:`backend.iqa.harmonyiqa.vlm.folder` says where they are looked for and when they are ready).
@@ -51,6 +54,21 @@ def build_lite(card: ModelCard, default_weights: str, weights: str | None = None
 
 for _card, _weights in CARDS.values():
     register(_card)(partial(build_lite, _card, _weights))
+
+
+SEAM_CARD = ModelCard("harmonyiqa-seam", "iqa-nr",
+                      "HarmonyIQA seam cue (training-free): how far the outline pixels of the foreground fall from a "
+                      "natural blend with the background; 0-100, higher is better (uses the mask when given, else "
+                      "searches the segmenter's regions).",
+                      score_range=SCORE_RANGE, range_text="0, 100 (100 / (1 + seam / 33))",
+                      paper="000 HarmonyIQA task; training-free cue of issue #23 (not in the paper)", uses_mask=True)
+
+
+@register(SEAM_CARD)
+def build_seam():
+    from backend.iqa.harmonyiqa.seam import SeamScorer
+
+    return SeamScorer(SEAM_CARD)
 
 
 def vlm_card(mode: str) -> ModelCard:

@@ -97,7 +97,7 @@ def _build(args: argparse.Namespace) -> int:
 
     metrics = tuple(args.view_metrics.split(",")) if args.view_metrics else VIEW_METRICS
     table = build_dataset(args.out, families_per_photo=args.families, workers=args.workers, views=args.views,
-                          view_metrics=metrics, sources=tuple(args.sources.split(",")))
+                          view_metrics=metrics, sources=tuple(args.sources.split(",")), unseen=args.unseen)
     print(table.groupby("split").size().to_string())
     return 0
 
@@ -108,13 +108,16 @@ def _train(args: argparse.Namespace) -> int:
     from backend.iqa.promptiqa.train import train
 
     command = "python -m backend " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    visual = FeaturesConfig(hidden=args.hidden, dropout=args.dropout) if args.visual == "features" else CompactConfig()
+    nr_metrics = tuple(m for m in (args.nr_metrics or "").split(",") if m)
+    visual = (FeaturesConfig(hidden=args.hidden, dropout=args.dropout, nr_metrics=nr_metrics)
+              if args.visual == "features" else CompactConfig())
     card = train(args.data, args.out, steps=args.steps, minutes=args.minutes, learning_rate=args.lr,
                  seed=args.seed, threads=args.threads, command=command, init=args.init, visual=visual,
                  groups=args.groups, targets=args.targets, pool_size=args.pool, mix_rate=args.mix_rate,
                  weight_decay=args.weight_decay, validate_every=args.validate_every,
                  train_requirements=tuple(args.requirements.split(",")),
-                 select_on=f"{args.select_on.replace('-', '_')}_requirements", reweight_rate=args.reweight_rate)
+                 select_on=f"{args.select_on.replace('-', '_')}_requirements", reweight_rate=args.reweight_rate,
+                 exclude_sources=tuple(s for s in (args.exclude_sources or "").split(",") if s))
     if not args.skip_eval:
 
         card = evaluate_and_record(args.out, args.data, rounds=args.rounds)
@@ -189,6 +192,8 @@ def add_parsers(subparsers) -> None:
     build.add_argument("--sources", default=",".join(DEFAULT_SOURCES),
                        help=f"comma-separated photo sources of backend.data.photos (default: %(default)s; "
                        f"known: {','.join(SOURCES)})")
+    build.add_argument("--unseen", action="store_true",
+                       help="add the unseen evaluation source gcompris-unseen (split 'unseen'; never trained on)")
     build.set_defaults(func=_build)
 
     train = actions.add_parser("train", help="mixed training on synthetic requirements (RS/RF of Eq. 4)")
@@ -208,6 +213,12 @@ def add_parsers(subparsers) -> None:
                        help="visual encoder: fixed quality statistics + MLP (shipped), or a compact CNN from scratch")
     train.add_argument("--hidden", type=int, default=256, help="hidden width of the features encoder's MLP")
     train.add_argument("--dropout", type=float, default=0.1, help="dropout in the features encoder's MLP")
+    train.add_argument("--nr-metrics", default="",
+                       help="comma-separated ready registry NR metrics whose scores join the statistics (features "
+                            "encoder; e.g. piqe,entropy; default none, as for the first shipped model)")
+    train.add_argument("--exclude-sources", default="",
+                       help="comma-separated photo sources left out of training and checkpoint choice (a "
+                            "leave-one-source-out fold)")
     train.add_argument("--groups", type=int, default=16, help="requirements (prompt + targets) per step")
     train.add_argument("--targets", type=int, default=8, help="target images per group")
     train.add_argument("--pool", type=int, default=128, help="images drawn per step (prompts and targets come from them)")

@@ -34,8 +34,10 @@ out of the training rows and saves labelling time).
 To keep the pyiqa labelling affordable on a shared CPU, each view gets ``families_per_photo``
 distortion families (chosen by the view's key, so the choice is deterministic and differs between views)
 at all five levels, plus the pristine view. The set is written to ``data/promptiqa/`` (``images.npy``
-uint8 N x 176 x 176 x 3 and ``labels.csv`` with the ``photo``, ``view``, ``split``, ``family``, ``level``
-and metric columns) and is never committed.
+uint8 N x 176 x 176 x 3 and ``labels.csv`` with the ``photo``, ``view``, ``split``, ``family``, ``level``,
+metric and ``source`` columns -- the photo's package, for per-source and leave-one-source-out figures) and is
+never committed. ``unseen=True`` adds the photos of the unseen evaluation source (split ``unseen``), which
+training and checkpoint choice never read.
 """
 
 from __future__ import annotations
@@ -49,14 +51,17 @@ import pandas as pd
 
 from backend import registry
 from backend.data.distortions import FAMILIES, LEVELS, distort, rng_for
-from backend.data.photos import DEFAULT_SOURCES, list_photos, load_photo
+from backend.data.photos import DEFAULT_SOURCES, list_photos, load_photo, source_of, unseen_photos
 from backend.errors import InputError
 
 CROP = 176
 INPUT_SIZE = 128
 METRICS = ("psnr", "ssim", "ms_ssim", "fsim", "vsi", "gmsd", "vif", "nlpd", "cw_ssim")
-REQUIREMENTS = (*METRICS, "level")
+REQUIREMENTS = (*METRICS, "level", "mos")
 LOWER_BETTER = {"gmsd": True, "nlpd": True, "level": True}
+# ``mos``: a MOS-like mixture (issue #23) -- the mean of the distortion level's MOS proxy and SSIM's fidelity map
+# (``backend.data.distortions``: level_mos, fidelity_mos; both on the KADID-like 1..5 scale): what a rater's
+# mean opinion looks like when the level and the measured damage disagree; derived at load time.
 VIEW_SCALES = (1.0, 1.7, 2.6, 3.6)
 VIEW_METRICS = ("psnr", "ssim", "vsi", "gmsd")  # the default training metrics (``requirements.DEFAULT_TRAIN``)
 DEFAULT_DIR = Path("data") / "promptiqa"
@@ -174,7 +179,7 @@ def _label_worker(job):
 
 def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6, workers: int = 2,
                   limit: int | None = None, views: int = 1, view_metrics=VIEW_METRICS,
-                  sources=None) -> pd.DataFrame:
+                  sources=None, unseen: bool = False) -> pd.DataFrame:
     """Build (or rebuild) the labelled set under ``out_dir``; returns the label table.
 
     ``views`` views per photo (module docstring): view 0 is labelled with every metric of :data:`METRICS`,
@@ -195,6 +200,8 @@ def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6
     photos = list_photos(sources=sources)
     if limit:
         photos = photos[:limit]
+    if unseen:
+        photos += unseen_photos()[: limit or None]
     jobs = [(p.key, str(p.path), p.split, families_per_photo, view, METRICS if view == 0 else tuple(view_metrics))
             for view in range(views) for p in photos]
     images, rows = [], []
@@ -206,15 +213,25 @@ def build_dataset(out_dir: str | Path = DEFAULT_DIR, families_per_photo: int = 6
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows, columns=["photo", "view", "split", "family", "level", *METRICS])
+    table["source"] = [source_of(k) for k in table["photo"]]
     np.save(out / IMAGES_FILE, np.concatenate(images))
     table.to_csv(out / LABELS_FILE, index=False)
     pristine = table[(table.level == 0) & (table.view == 0)]
     (out / "build.json").write_text(json.dumps({
         "crop": CROP, "stored_size": CROP, "families_per_photo": families_per_photo, "views": views,
         "view_scales": list(VIEW_SCALES[:views]), "view_metrics": list(view_metrics), "sources": list(sources),
-        "photos": {s: int(pristine["split"].eq(s).sum()) for s in ("train", "validation", "test")},
+        "unseen": unseen, "photos": {s: int(pristine["split"].eq(s).sum()) for s in ("train", "validation", "test", "unseen")},
+        "photos_per_source": {k: int(v) for k, v in pristine.groupby("source").size().items()},
         "images": len(table)}, indent=1))
     return table
+
+
+def mos_labels(table: pd.DataFrame) -> np.ndarray:
+    """The ``mos`` requirement: (level_mos(level) + fidelity_mos(ssim)) / 2 (NaN where SSIM is missing)."""
+    from backend.data.distortions import fidelity_mos, level_mos
+
+    ssim = table["ssim"].to_numpy(np.float64) if "ssim" in table else np.full(len(table), np.nan)
+    return (level_mos(table["level"].to_numpy(np.float64)) + np.where(np.isfinite(ssim), fidelity_mos(ssim), np.nan)) / 2
 
 
 def load_dataset(data_dir: str | Path = DEFAULT_DIR, size: int | None = INPUT_SIZE) -> tuple[np.ndarray, pd.DataFrame]:
@@ -230,6 +247,9 @@ def load_dataset(data_dir: str | Path = DEFAULT_DIR, size: int | None = INPUT_SI
     images, table = np.load(folder / IMAGES_FILE), pd.read_csv(folder / LABELS_FILE)
     if "view" not in table:
         table["view"] = 0
+    if "source" not in table:  # sets built before sources were recorded
+        table["source"] = [source_of(k) for k in table["photo"].astype(str)]
+    table["mos"] = mos_labels(table)
     if size is not None and images.shape[1] != size:
         if images.shape[1] < size:
             raise InputError(f"The set in '{folder}' stores {images.shape[1]} px images, smaller than the "

@@ -18,6 +18,12 @@ only a small projection to the 128-d token (``model.FeatureEncoder``):
 
 All are computed on the RGB uint8 image as the encoder receives it (``data.network_input``: 176 x 176 px
 for this encoder, the size at which the labels were measured, so JPEG's 8x8 grid is kept).
+
+Registry NR scores (issue #23, ``FeaturesConfig.nr_metrics``): the encoder can also take the scores of ready
+no-reference registry metrics (default choice ``NR_METRICS``: piqe and entropy, the fast classical ones) as
+extra inputs, so that a quality prompt can weight what the registry already knows; a model trained with
+them names them in its config, and :func:`encoder_inputs` computes them the same way at training and at
+scoring time (raw scores; the encoder standardises every input by the training set's mean and spread).
 """
 
 from __future__ import annotations
@@ -83,6 +89,27 @@ def statistics_of(images) -> np.ndarray:
     return np.stack([quality_statistics(image) for image in images]) if len(images) else np.zeros((0, COUNT), np.float32)
 
 
+NR_METRICS = ("piqe", "entropy")
+
+
+def nr_values(images, names) -> np.ndarray:
+    """(N, len(names)) raw scores of the registry NR metrics ``names`` for RGB uint8 images (float32)."""
+    from backend import registry
+
+    if not names:
+        return np.zeros((len(images), 0), np.float32)
+    columns = []
+    for name in names:
+        model = registry.create(name)
+        columns.append([float(result.score) for result in model.score_batch(list(images))] if len(images) else [])
+    return np.asarray(columns, dtype=np.float32).T.reshape(len(images), len(names))
+
+
+def encoder_inputs(images, nr_metrics=()) -> np.ndarray:
+    """What the statistics encoder reads: the statistics, then the scores of ``nr_metrics`` (N, COUNT + k)."""
+    return np.concatenate([statistics_of(images), nr_values(images, tuple(nr_metrics))], axis=1)
+
+
 def cached_image_values(data_dir: str | Path, images: np.ndarray, name: str, compute, names) -> np.ndarray:
     """``compute(list(images))`` for the images of a built set, cached beside it in ``NAME.npy``.
 
@@ -103,7 +130,12 @@ def cached_image_values(data_dir: str | Path, images: np.ndarray, name: str, com
     return values
 
 
-def dataset_statistics(data_dir: str | Path, images: np.ndarray) -> np.ndarray:
+def dataset_statistics(data_dir: str | Path, images: np.ndarray, nr_metrics=()) -> np.ndarray:
     """Statistics of every image of a built set (stored size), cached beside it in ``statistics.npy``
-    (:func:`cached_image_values`, keyed by :data:`FEATURE_NAMES`)."""
-    return cached_image_values(data_dir, images, "statistics", statistics_of, FEATURE_NAMES)
+    (:func:`cached_image_values`, keyed by :data:`FEATURE_NAMES`), then the NR metrics' scores (cached in
+    ``nr-NAME.npy``) when ``nr_metrics`` names some: :func:`encoder_inputs` of the set."""
+    parts = [cached_image_values(data_dir, images, "statistics", statistics_of, FEATURE_NAMES)]
+    for name in nr_metrics:
+        parts.append(cached_image_values(data_dir, images, f"nr-{name}", lambda items, n=name: nr_values(items, (n,)),
+                                         (name,)))
+    return np.concatenate(parts, axis=1)

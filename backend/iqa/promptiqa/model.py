@@ -53,7 +53,7 @@ import torch
 from timm.models.vision_transformer import Block
 from torch import nn
 
-from backend.iqa.promptiqa.features import COUNT, statistics_of
+from backend.iqa.promptiqa.features import COUNT, encoder_inputs
 from backend.iqa.promptiqa.monet import MoNetConfig, MoNetEncoder
 from backend.weights import Config
 
@@ -71,12 +71,14 @@ class CompactConfig(Config):
 
 @dataclass(frozen=True)
 class FeaturesConfig(Config):
-    """The statistics encoder: width and dropout of its MLP and the input side the statistics are taken at."""
+    """The statistics encoder: width and dropout of its MLP, the input side the statistics are taken at, and the
+    registry NR metrics whose scores join the statistics (none in the first shipped model)."""
 
     kind: str = field(default="features", init=False)
     hidden: int = 256
     dropout: float = 0.1
     input_size: int = 176
+    nr_metrics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,10 @@ class FeatureEncoder(nn.Module):
     def __init__(self, config: FeaturesConfig):
         super().__init__()
         self.config = config
-        self.register_buffer("centre", torch.zeros(COUNT))
-        self.register_buffer("spread", torch.ones(COUNT))
-        self.mlp = nn.Sequential(nn.Linear(COUNT, config.hidden), nn.GELU(), nn.Dropout(config.dropout),
+        inputs = COUNT + len(config.nr_metrics)
+        self.register_buffer("centre", torch.zeros(inputs))
+        self.register_buffer("spread", torch.ones(inputs))
+        self.mlp = nn.Sequential(nn.Linear(inputs, config.hidden), nn.GELU(), nn.Dropout(config.dropout),
                                  nn.Linear(config.hidden, DIM))
 
     def fit(self, statistics) -> None:
@@ -151,7 +154,8 @@ class FeatureEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         pixels = (images.detach().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        statistics = torch.from_numpy(statistics_of(list(np.ascontiguousarray(pixels)))).to(images.device)
+        statistics = torch.from_numpy(encoder_inputs(list(np.ascontiguousarray(pixels)), self.config.nr_metrics))
+        statistics = statistics.to(images.device)
         return self.project(statistics)
 
 

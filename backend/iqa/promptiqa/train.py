@@ -102,6 +102,8 @@ def build_record(data_dir: str | Path) -> dict:
         command += f" --view-metrics {','.join(build['view_metrics'])}"
     if build.get("sources") and tuple(build["sources"]) != tuple(DEFAULT_SOURCES):
         command += f" --sources {','.join(build['sources'])}"
+    if build.get("unseen"):
+        command += " --unseen"
     return {**build, "command": command}
 
 
@@ -146,7 +148,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
           train_requirements=DEFAULT_TRAIN, held_out=DEFAULT_HELD_OUT, mix_rate: float = 0.3,
           rs_rate: float = 0.5, rf_rate: float = 0.1, command: str = "", init: str | Path | None = None,
           visual: CompactConfig | FeaturesConfig | None = None, weight_decay: float = 1e-4, validate_every: int = 0,
-          select_on: str = "train_requirements", reweight_rate: float = 0.0,
+          select_on: str = "train_requirements", reweight_rate: float = 0.0, exclude_sources=(),
           log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> dict:
     """Train the network with the ``visual`` encoder config (default ``model.COMPACT``) and write it to
     ``out_dir`` (``model.safetensors`` + ``model.json``); ``init`` continues from earlier weights."""
@@ -169,6 +171,10 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     config = PromptIQAConfig(visual=visual or COMPACT)
     statistics_encoder = isinstance(config.visual, FeaturesConfig)
     images, table = load_dataset(data_dir, size=config.visual.input_size)
+    exclude_sources = tuple(exclude_sources)
+    if exclude_sources:  # a leave-one-source-out fold: neither training nor checkpoint choice sees these
+        table = table.copy()
+        table.loc[table["source"].isin(exclude_sources) & table["split"].isin(["train", "validation"]), "split"] = "held-out"
     train_rows = (table["split"] == "train").to_numpy()
     missing = [r for r in train_requirements
                if r != "level" and (r not in table or table.loc[train_rows, r].isna().all())]
@@ -188,7 +194,7 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
     if statistics_encoder:
 
         log(f"quality statistics of the {len(images)} images (cached in {data_dir})")
-        statistics = dataset_statistics(data_dir, images)
+        statistics = dataset_statistics(data_dir, images, config.visual.nr_metrics)
         if not init:
             network.visual.fit(statistics[pool])
         statistics = torch.from_numpy(statistics)
@@ -271,6 +277,12 @@ def train(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, groups: 
                  "builder": "backend.iqa.promptiqa.data (photos of backend.data.photos, distortions of "
                             "backend.data.distortions, labels by the registry's pyiqa metrics)",
                  "train_requirements": list(train_requirements), "held_out_requirements": list(held_out),
+                 "sources": sorted(set(table.loc[table["split"] == "train", "source"])),
+                 "excluded_sources": list(exclude_sources),
+                 "training_photos_per_source": {k: int(v) for k, v in table[(table["split"] == "train")
+                                                                              & (table["level"] == 0)
+                                                                              & (table["view"] == 0)]
+                                                .groupby("source").size().items()},
                  "build": build_record(data_dir)},
         "training": {"steps": done, "planned_steps": steps, "images_per_step": pool_size, "groups": groups,
                      "targets": targets,

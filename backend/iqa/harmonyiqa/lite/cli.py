@@ -18,6 +18,7 @@ import shlex
 import sys
 
 DEFAULT_DATA = "data/harmonyiqa-lite"
+DEFAULT_SOURCES = "plasma,mate,opencv"  # backend.data.photos.DEFAULT_SOURCES (not imported: this module stays light)
 
 
 def _command_line() -> str:
@@ -31,8 +32,10 @@ def _data(args: argparse.Namespace) -> int:
 
 
     torch.set_num_threads(args.threads)
-    counts = {"train": args.train, "validation": args.validation, "test": args.test}
-    index = build_dataset(args.out, counts, seed=args.seed, side=args.side, show_progress=not args.quiet)
+    counts = {"train": args.train, "validation": args.validation, "test": args.test, "unseen": args.unseen}
+    index = build_dataset(args.out, counts, seed=args.seed, side=args.side, show_progress=not args.quiet,
+                          sources=tuple(s for s in args.sources.split(",") if s),
+                          balance_sources=args.balance_sources)
     print(f"wrote {index}")
     return 0
 
@@ -100,6 +103,13 @@ def add_lite_subcommands(subparsers) -> None:
     data.add_argument("--train", type=int, default=700, help="composites from training photos")
     data.add_argument("--validation", type=int, default=80, help="composites from validation photos")
     data.add_argument("--test", type=int, default=100, help="composites from test photos")
+    data.add_argument("--unseen", type=int, default=0,
+                      help="composites of the unseen evaluation source gcompris-unseen (its own split; never trained on)")
+    data.add_argument("--sources", default=DEFAULT_SOURCES,
+                      help=f"photo sources, comma-separated (default: the shipped models' data, {DEFAULT_SOURCES}; "
+                           "also lomiri, gcompris)")
+    data.add_argument("--balance-sources", action="store_true",
+                      help="draw a source uniformly for each composite, then one of its photos")
     data.add_argument("--side", type=int, default=256, help="long side of the photos before cropping")
     data.add_argument("--seed", type=int, default=2026)
     data.add_argument("--threads", type=int, default=1, help="torch threads (srh-tiny outputs)")

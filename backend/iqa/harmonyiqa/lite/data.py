@@ -20,12 +20,18 @@ model learns from synthetic composites whose quality is known exactly. For each 
   (a visible but moderate mismatch), about 12 at fMSE 2500 (the largest synthetic change).
 
 Splits follow the photo hash split (``list_photos(split)``): ``train`` composites come from train photos,
-``validation`` and ``test`` from theirs, so test photos are never seen in training or model selection.
+``validation`` and ``test`` from theirs, so test photos are never seen in training or model selection; the
+optional ``unseen`` split holds composites of the unseen evaluation source (``gcompris-unseen``), which
+nothing trains on or chooses by. ``sources`` picks the photo packages (default: ``photos.DEFAULT_SOURCES``,
+the shipped models' data); with ``balance_sources`` each composite first draws a source uniformly, then a
+photo of it, so that a source with many photos does not dominate. Every row records its photo's ``source``
+(``backend.data.by_source`` reads it for per-source and leave-one-source-out figures).
 Everything is deterministic given the seed. Written layout (``OUT``)::
 
     OUT/<split>/<id>_<version>.png      harmonized versions (the real image is the reference)
     OUT/<split>/<id>_real.png, <id>_mask.png
-    OUT/index.csv   image, reference, mask, mos, fmse, mse, foreground_ratio, kind, strength, subset, split, photo
+    OUT/index.csv   image, reference, mask, mos, fmse, mse, foreground_ratio, kind, strength, subset, split, photo,
+                    source
 """
 
 from __future__ import annotations
@@ -38,7 +44,15 @@ import numpy as np
 import pandas as pd
 
 from backend import registry
-from backend.data.photos import list_photos, load_photo
+from backend.data.photos import (
+    DEFAULT_SOURCES,
+    UNSEEN_SPLIT,
+    draw_photo,
+    list_photos,
+    load_photo,
+    source_of,
+    unseen_photos,
+)
 from backend.data.scored_set import read_csv_file
 from backend.errors import InputError
 from backend.harmonization import synth
@@ -50,10 +64,10 @@ FMSE_MID = 300.0
 LOG_SCALE = 1.0
 STRENGTHS = ((0.1, 0.4), (0.4, 0.7), (0.7, 0.95))
 HARMONIZERS = ("reinhard", "histogram", "semantic-routing", "srh-tiny")
-SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
+SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2, UNSEEN_SPLIT: 3}
 DEFAULT_COUNTS = {"train": 700, "validation": 80, "test": 100}
 COLUMNS = ("image", "reference", "mask", "mos", "fmse", "mse", "foreground_ratio", "kind", "strength", "subset",
-           "split", "photo")
+           "split", "photo", "source")
 
 
 def mos_from_fmse(fmse: np.ndarray | float) -> np.ndarray | float:
@@ -100,8 +114,8 @@ def subset_of(kind: str) -> str:
 
 
 def build_split(photos, count: int, out: Path, seed: int, side: int = 256,
-                harmonizers: tuple[str, ...] = HARMONIZERS, progress: Callable[[int, int], None] | None = None
-                ) -> list[dict]:
+                harmonizers: tuple[str, ...] = HARMONIZERS, progress: Callable[[int, int], None] | None = None,
+                balance_sources: bool = False) -> list[dict]:
     """Write ``count`` composites of ``photos`` with all their versions into ``out``; return the index rows."""
 
     if not photos:
@@ -116,7 +130,7 @@ def build_split(photos, count: int, out: Path, seed: int, side: int = 256,
     while done < count:
         sample_seed = int(rng.integers(2**31))
         local = np.random.default_rng(sample_seed)
-        key = keys[int(local.integers(len(keys)))]
+        key = draw_photo(keys, local, balance_sources)
         photo = random_crop(pixels[key], local)
         others = [pixels[k][::4, ::4] for k in keys if k != key] or [pixels[key][::4, ::4]]
         others = [others[i] for i in local.choice(len(others), size=min(3, len(others)), replace=False)]
@@ -135,7 +149,7 @@ def build_split(photos, count: int, out: Path, seed: int, side: int = 256,
                 "image": f"{out.name}/{name}", "reference": f"{out.name}/{stem}_real.png",
                 "mask": f"{out.name}/{stem}_mask.png", "mos": mos_from_fmse(errors.fmse), "fmse": errors.fmse,
                 "mse": errors.mse, "foreground_ratio": errors.foreground_ratio, "kind": kind, "strength": strength,
-                "subset": subset_of(kind), "split": out.name, "photo": key,
+                "subset": subset_of(kind), "split": out.name, "photo": key, "source": source_of(key),
             })
         done += 1
         if progress:
@@ -144,26 +158,38 @@ def build_split(photos, count: int, out: Path, seed: int, side: int = 256,
 
 
 def build_dataset(out: str | Path, counts: dict[str, int] | None = None, seed: int = 2026, side: int = 256,
-                  harmonizers: tuple[str, ...] = HARMONIZERS, show_progress: bool = True) -> Path:
-    """Build every split into ``out`` and write ``out/index.csv`` (+ ``build.json``); returns the index path."""
+                  harmonizers: tuple[str, ...] = HARMONIZERS, show_progress: bool = True,
+                  sources=DEFAULT_SOURCES, balance_sources: bool = False) -> Path:
+    """Build every split into ``out`` and write ``out/index.csv`` (+ ``build.json``); returns the index path.
+
+    ``counts`` may include ``unseen``: composites of the unseen evaluation source (whatever ``sources`` says).
+    """
     from tqdm import tqdm
 
 
     out = Path(out)
     counts = dict(DEFAULT_COUNTS if counts is None else counts)
+    sources = tuple(sources)
     rows: list[dict] = []
     for split, count in counts.items():
         if split not in SPLIT_SEEDS:
-            raise InputError(f"Unknown split '{split}'; use train, validation or test.")
+            raise InputError(f"Unknown split '{split}'; use train, validation, test or {UNSEEN_SPLIT}.")
         if count <= 0:
             continue
+        photos = unseen_photos() if split == UNSEEN_SPLIT else list_photos(split, sources=sources)
         with tqdm(total=count, desc=f"lite-data {split}", unit="composite", disable=not show_progress) as bar:
-            rows += build_split(list_photos(split), count, out / split, seed * 10 + SPLIT_SEEDS[split], side,
-                                harmonizers, progress=lambda done, total: bar.update(done - bar.n))
+            rows += build_split(photos, count, out / split, seed * 10 + SPLIT_SEEDS[split], side,
+                                harmonizers, progress=lambda done, total: bar.update(done - bar.n),
+                                balance_sources=balance_sources)
     index = out / "index.csv"
-    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(index, index=False)
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table.to_csv(index, index=False)
+    composites = table.drop_duplicates("reference")
     (out / "build.json").write_text(json.dumps({
         "counts": counts, "seed": seed, "side": side, "harmonizers": list(harmonizers), "strengths": STRENGTHS,
+        "sources": list(sources), "balance_sources": balance_sources,
+        "photos_per_source": {s: int(g["photo"].nunique()) for s, g in composites.groupby("source")},
+        "composites_per_source": {s: int(len(g)) for s, g in composites.groupby("source")},
         "true_error": "iHarmony4 fMSE at 256x256 (backend.harmonization.metrics)",
         "mos_map": f"100 / (1 + exp((ln(1 + fMSE) - ln(1 + {FMSE_MID})) / {LOG_SCALE}))",
     }, indent=1))
@@ -183,4 +209,6 @@ def read_index(path: str | Path) -> pd.DataFrame:
                          "`python -m backend harmonyiqa lite-data`.")
     for column in ("image", "reference", "mask"):
         table[column] = [str(p if Path(p).is_absolute() else path.parent / p) for p in table[column].astype(str)]
+    if "source" not in table.columns and "photo" in table.columns:  # indexes built before sources were recorded
+        table["source"] = [source_of(k) for k in table["photo"].astype(str)]
     return table
