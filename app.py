@@ -14,9 +14,9 @@ import threading
 
 from starlette.middleware import Middleware
 
-from backend import registry, settings
+from backend import settings
 from ui import rest
-from ui.app import build_app
+from ui.app import PAGE_CSS, PAGE_HEAD, build_app
 from ui.gradio_http import GradioGuard
 
 try:
@@ -24,15 +24,16 @@ try:
 except settings.SettingsError as error:
     sys.exit(f"HarmonyLab cannot start: {error}")
 
-registry.serve_publicly(allow_hub_ids=config.visitor_hub_models)  # visitors name listed models only
 demo = build_app(config)
 
 
 def warm_up_imports() -> None:
-    import pyiqa  # noqa: F401
+    """What the first score and the first chart need, loaded while nobody waits for it; then the collector is
+    kept off what is loaded (a full collection would otherwise scan the millions of objects of torch and pause
+    every request for 0.1-0.4 s, benchmarks/annotation_load.py)."""
+    from ui.score import warm_up
 
-    # Keep the collector off what is loaded now: a full collection would otherwise scan the millions of
-    # objects of torch/pyiqa and pause every request for 0.1-0.4 s (benchmarks/annotation_load.py).
+    warm_up()
     gc.freeze()
 
 
@@ -41,10 +42,8 @@ if __name__ == "__main__":
     # app_kwargs: the plain JSON annotation API (ui/rest.py) on the same server and port, and the guard of the
     # Annotate tab's Gradio endpoints (ui/gradio_http.py: input bounds, 4xx statuses for user errors)
     demo.launch(server_name=config.server_name, server_port=config.server_port, max_file_size=config.max_upload,
-                show_error=True, prevent_thread_lock=True,
+                show_error=True, prevent_thread_lock=True, css=PAGE_CSS, head=PAGE_HEAD,
                 app_kwargs={"routes": rest.routes(), "middleware": [
                     Middleware(GradioGuard, api_names={index: fn.api_name for index, fn in demo.fns.items()})]})
-    # Import the scoring libraries in the background once the page is served, so the first score is quick;
-    # models themselves are still built lazily, on first use.
     threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()
     demo.block_thread()

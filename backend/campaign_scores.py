@@ -1,7 +1,7 @@
 """People's score of every item of a campaign: the one service behind the leaderboard, the HarmonyIQA
 training rows of a rating campaign and PromptIQA prompts sampled from a campaign.
 
-Answers are read without flagged annotators and without gold items. Then, per item:
+Answers are read without flagged annotators, gold items and answers undone on the worker page. Then, per item:
 
 * rating campaigns (paper 000 Sec. II-C): ITU-R BT.500 subject screening (``screen``, ``rule``) and the
   z-score MOS of Eq. 1, ``MOS = 100 (z + 3) / 6`` (``backend.scaling.mos.compute_mos``); ``human`` is the
@@ -9,8 +9,9 @@ Answers are read without flagged annotators and without gold items. Then, per it
 * pairwise campaigns (paper 002's user study): Thurstone Case V scale values of the items from their votes
   (``backend.scaling.pairwise.scale_votes``); ``human`` is the scale value, ``n`` the comparisons.
 
-Each row also carries the item's method and group and the stored files of its image and reference
-(``image``, ``reference``), so callers never join items and media themselves.
+Each row also carries the item's method and group and files of its image and reference (``image``,
+``reference``: the stored files of the folder media store, or local copies of images kept in the database,
+:meth:`backend.store.media.Media.file`), so callers never join items and media themselves.
 """
 
 from __future__ import annotations
@@ -47,10 +48,22 @@ class CampaignScores:
 
 
 def judgments(name: str, db: Database | None = None) -> tuple[CampaignInfo, pd.DataFrame, Database]:
-    """The campaign, its answers (flagged annotators and gold items excluded) and the database."""
+    """The campaign, its answers (flagged annotators, gold items and undone answers excluded) and the database."""
     db = db or default_database()
-    info = get_campaign(name, db)
-    return info, answers_table(name, db, include_flagged=False, include_gold=False), db
+    info = get_campaign(name, db, fresh=True)  # every item, also those added through another replica just now
+    return info, without_undone(answers_table(name, db, include_flagged=False, include_gold=False), info, db), db
+
+
+def without_undone(answers: pd.DataFrame, info: CampaignInfo, db: Database) -> pd.DataFrame:
+    """``answers`` without the answers their annotators undid on the worker page (``backend.store.session``):
+    those rows stay in the database and the raw export, but count in no score."""
+    from backend.store.session import undone_answer_ids
+
+    undone = undone_answer_ids(db, info)
+    column = "vote_id" if info.kind == "pairwise" else "rating_id"
+    if not undone or answers.empty:
+        return answers
+    return answers[~answers[column].isin(undone)].reset_index(drop=True)
 
 
 def campaign_scores(name: str, db: Database | None = None, *, kind: str | None = None, screen: bool = True,

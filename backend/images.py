@@ -88,8 +88,8 @@ def max_pixels() -> int:
 
 def _too_large(name: str, pixels: int, limit: int, size: str = "") -> InputError:
     return InputError(
-        f"The {name} is {size}{pixels / 1e6:.1f} MP, above the limit of {limit / 1e6:.0f} MP; downscale it "
-        "first (or raise HARMONYLAB_MAX_PIXELS)."
+        f"The {name} is {size}{pixels / 1e6:.1f} MP, above the limit of {limit / 1e6:.0f} MP this server accepts; "
+        "downscale it and upload it again."
     )
 
 
@@ -293,6 +293,63 @@ def load_image(source: Any, *, name: str = "image", limit: int | None = None) ->
     return _pil_to_rgb(_pil_from_source(source, name, limit), name)
 
 
+def check_image_file(source: Any, *, name: str = "image", decode: bool = False) -> tuple[int, int]:
+    """Check an upload at once, before anything is done with it: readable as an image of an accepted format,
+    within the pixel limit (from its header); with ``decode`` also fully decodable (catches a truncated file).
+    Returns its (width, height); raises InputError with the sentence to show otherwise."""
+    pil = _open_pil(source, name)
+    _check_size(pil.width, pil.height, name, None)
+    if decode:
+        _decode(pil, name, None)
+    return pil.width, pil.height
+
+
+def working_size(width: int, height: int, max_pixels: int, max_side: int | None = None) -> tuple[int, int]:
+    """The size an image of ``width`` x ``height`` is processed at: itself when it has at most ``max_pixels``
+    pixels (and no side above ``max_side``), else scaled down, keeping its aspect ratio, until it has."""
+    scale = min(1.0, (max_pixels / (width * height)) ** 0.5)
+    if max_side is not None:
+        scale = min(scale, max_side / max(width, height))
+    if scale >= 1.0:
+        return width, height
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGB array (or bool mask) resized to ``size`` (width, height) by area averaging (masks: half covered)."""
+    if (image.shape[1], image.shape[0]) == tuple(size):
+        return image
+    if image.dtype == bool:
+        return np.asarray(Image.fromarray(image.astype(np.uint8) * 255).resize(size, Image.Resampling.BOX)) >= 128
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
+
+
+def load_image_fit(source: Any, *, name: str = "image", max_pixels: int,
+                   max_side: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode like :func:`load_image`, at most at the working size (:func:`working_size`); returns the pixels
+    and the image's own (width, height). A JPEG larger than the working size is decoded at a reduced scale
+    directly (Pillow's ``draft``), so a 36 MP photo costs a fraction of its full decode."""
+    if source is None or isinstance(source, (np.ndarray, Image.Image)) or _is_editor_value(source):
+        full = load_image(source, name=name)
+        size = (full.shape[1], full.shape[0])
+        return shrink(full, working_size(*size, max_pixels, max_side)), size
+    pil = _open_pil(source, name)
+    _check_size(pil.width, pil.height, name, None)
+    try:  # PNG keeps EXIF after the pixels: reading it may decode the file
+        transposed = pil.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception as error:  # noqa: BLE001 - the same refusals as a full decode
+        if isinstance(error, MemoryError):
+            raise
+        _decode(pil, name, None)  # raises the decode's sentence
+        raise InputError(f"The {name} file is truncated or corrupt; upload it again.") from error
+    size = (pil.height, pil.width) if transposed else (pil.width, pil.height)
+    target = working_size(*size, max_pixels, max_side)
+    if target != size and pil.format == "JPEG":
+        pil.draft(pil.mode, (target[1], target[0]) if transposed else target)
+    pixels = _pil_to_rgb(_decode(pil, name, None), name)
+    return shrink(pixels, target), size
+
+
 def _mask_values_to_bool(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype == bool:
         return values
@@ -431,8 +488,10 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray(image)
 
 
-def save_png(image: np.ndarray, path: str | Path) -> Path:
+def save_png(image: np.ndarray, path: str | Path, compress_level: int = 6) -> Path:
+    """Write an RGB array (or bool mask) as PNG; ``compress_level`` 1 writes several times faster (larger files),
+    for results shown once on the page."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(image).save(path, format="PNG")
+    to_pil(image).save(path, format="PNG", compress_level=compress_level)
     return path

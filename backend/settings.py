@@ -31,6 +31,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 SQLITE_SYNCHRONOUS_MODES = ("NORMAL", "FULL", "EXTRA")
 UPLOAD_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+MEDIA_STORES = ("folder", "database")  # where campaign and prompt images live (backend.store.media)
 
 
 class SettingsError(InputError):
@@ -131,6 +132,15 @@ def _database_url(raw: str) -> str | None:
     return url
 
 
+def _media(raw: str) -> str | None:
+    word = raw.strip().lower()
+    if word in ("", "auto"):
+        return None
+    if word not in MEDIA_STORES:
+        raise ValueError
+    return word
+
+
 def _path(raw: str) -> Path | None:
     return Path(raw.strip()).expanduser() if raw.strip() else None
 
@@ -165,11 +175,20 @@ VARIABLES: tuple[Variable, ...] = (
              "address the app listens on (`0.0.0.0` in Docker and on Spaces)", lambda raw: raw.strip() or "127.0.0.1"),
     Variable("GRADIO_SERVER_PORT", "server_port", "7860", "a port number 1-65535", "port of the app", _port),
     Variable("HARMONYLAB_DATA_DIR", "data_dir", "data", "a folder path",
-             "where the SQLite database and stored images live (resolved against the working directory)",
+             "where the SQLite database, the images of the folder media store and the local image cache live (resolved "
+             "against the working directory)",
              lambda raw: Path(raw.strip() or "data").expanduser().resolve(), "`data/`"),
     Variable("HARMONYLAB_DATABASE_URL", "database_url", "", "an SQLAlchemy URL such as postgresql+psycopg://user@host/db",
              "the annotation database, e.g. `postgresql+psycopg://user@host/db`", _database_url,
              "SQLite file `harmonylab.db` in the data dir"),
+    Variable("HARMONYLAB_MEDIA", "media", "", "folder, database or auto",
+             "where campaign and prompt images are stored: `folder` (`<data dir>/images`) or `database` (rows of the "
+             "annotation database, so they live as long as it does); images in the other store stay readable "
+             "(`python -m backend media migrate` moves them)", _media,
+             "`database` when the database URL names a server, else `folder`"),
+    Variable("HARMONYLAB_MEDIA_CACHE", "media_cache", "1gb", "a size such as 1gb or 500mb",
+             "local copies of database-stored images for code that needs files (models vs people, PromptIQA, "
+             "HarmonyIQA training), in `<data dir>/cache/images`; least recently used removed first", _byte_size),
     Variable("HARMONYLAB_DB_POOL_SIZE", "db_pool_size", "10", "a whole number of connections, at least 1",
              "database connections kept per process (as many again on overflow)", _positive_int),
     Variable("HARMONYLAB_SQLITE_SYNCHRONOUS", "sqlite_synchronous", "FULL", "FULL, NORMAL or EXTRA",
@@ -177,6 +196,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HARMONYLAB_MAX_PIXELS", "max_pixels", "40000000", "a whole number of pixels, at least 1",
              "largest accepted image (width x height), checked before decoding (also Pillow's own limit for the whole process)",
              _positive_int),
+    Variable("HARMONYLAB_WORKING_PIXELS", "working_pixels", "4000000", "a whole number of pixels, at least 65536",
+             "the page scores and harmonizes images above this size (width x height) at this size instead, and says so "
+             "(harmonized results are carried back to the full size)", lambda raw: _whole_number_from(raw, 65536)),
     Variable("HARMONYLAB_MAX_UPLOAD", "max_upload", "100mb", "a size such as 100mb, 2gb or 500kb",
              "largest upload the web server accepts", _upload_size),
     Variable("HARMONYLAB_PROMPT_MAX_PAIRS", "prompt_max_pairs", "50", "a whole number of pairs, at least 2",
@@ -263,9 +285,12 @@ class Settings:
     server_port: int
     data_dir: Path
     database_url: str | None
+    media: str | None
+    media_cache: int
     db_pool_size: int
     sqlite_synchronous: str
     max_pixels: int
+    working_pixels: int
     max_upload: str
     prompt_max_pairs: int
     prompt_max_bytes: int

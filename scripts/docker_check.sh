@@ -245,8 +245,8 @@ import math, os
 from gradio_client import Client, handle_file
 
 client = Client(f"http://127.0.0.1:{os.environ['PORT']}/", verbose=False)
-table, csv_path, chart = client.predict([handle_file("/app/assets/examples/composite/aloe-pot.jpg")], None, None,
-                                        ["piqe"], api_name="/score")
+table, status, csv_path, chart = client.predict([handle_file("/app/assets/examples/composite/aloe-pot.jpg")], None,
+                                                None, ["piqe"], api_name="/score")
 row = dict(zip(table["headers"], table["data"][0], strict=True))
 score = float(row["piqe"])
 assert row["image"] == "aloe-pot.jpg" and math.isfinite(score) and 0 <= score <= 100, row

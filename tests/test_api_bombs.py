@@ -171,5 +171,5 @@ def test_bombs_are_refused_with_a_sentence_and_memory_stays_bounded(bomb_app, in
           f"{'' if can_reset else ', peak not resettable: end RSS used'})")
     assert len(refused) == len(bombs) * len(calls(folder, good, None))
     assert peak_growth_mb < PEAK_GROWTH_BOUND_MB
-    table, _, _ = client.predict([handle_file(good[0])], None, None, ["piqe"], None, api_name="/score")  # still serving
+    table, _, _, _ = client.predict([handle_file(good[0])], None, None, ["piqe"], None, api_name="/score")  # still serving
     assert table["data"][0][0] == Path(good[0]).name and np.isfinite(float(table["data"][0][1]))

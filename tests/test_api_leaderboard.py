@@ -18,8 +18,9 @@ def test_leaderboard_endpoints(live_app, client, tmp_path):
         simulate_pairwise(db, name, items, votes=150)
     finally:
         db.dispose()
-    ranking, _, _, qc = client.predict(name, "bt", 100, api_name="/leaderboard")
-    assert ranking["headers"][:3] == ["rank", "method", "score"]
+    ranking, summary, _, _, qc = client.predict(name, "bt", 100, api_name="/leaderboard")
+    assert ranking["headers"] == ["rank", "method", "score", "ci_low", "ci_high", "votes", "annotators"]
+    assert "150 votes" in summary and "8 annotators" in summary and "Krippendorff's alpha" in summary
     assert [row[1] for row in ranking["data"]] == ["clean", "mild", "strong"]
     assert sum(row[1] for row in qc["data"]) == 150
     assert all(row[0].startswith("annotator-") and "sim-" not in row[0] for row in qc["data"])  # pseudonyms only

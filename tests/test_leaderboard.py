@@ -124,3 +124,48 @@ def test_rating_mos_and_ranking(database, tmp_path):
 def test_rank_ranges_respect_overlap():
     best, worst = leaderboard.rank_ranges(np.array([2.0, 1.5, 0.0]), np.array([3.0, 2.5, 0.5]))
     assert list(best) == [1, 1, 3] and list(worst) == [2, 2, 3]
+
+
+def test_one_annotator_and_few_votes_give_wide_intervals_never_zero_width(database, tmp_path):
+    """Issue #22: one annotator with 13 votes used to give zero-width intervals and definite ranks 1-3."""
+    from backend.store import pairwise
+
+    name, items = build_campaign(database, tmp_path, "pairwise")
+    solo = sign(database, "solo")
+    for _ in range(13):
+        served = pairwise.next_pair(name, solo, db=database)
+        pairwise.vote(name, solo, served.pair_id, "left", uuid.uuid4().hex, db=database)
+    for model in ("bt", "thurstone"):
+        for rounds in (0, 200):
+            report = leaderboard.ranking_report(name, model, rounds, db=database)
+            table = report.table
+            assert ((table["ci_high"] - table["ci_low"]) > 0.3).all()
+            assert (table["ci_low"] <= table["score"]).all() and (table["score"] <= table["ci_high"]).all()
+            assert set(table["rank"]) == {"1–3"}  # nothing can be told apart yet
+            assert report.summary["answers"] == 13 and report.summary["annotators"] == 1
+            assert table["annotators"].eq(1).all() and table["n"].sum() == 26
+            assert "Few judgments" in report.text and "alpha" in report.text
+    assert report.summary["bootstrap_unit"] == "vote" and "single votes" in report.summary["interval"]
+
+
+def test_rating_intervals_stay_on_the_scale_and_a_single_rating_spans_it(database, tmp_path):
+    from backend.store import rating
+
+    name, items = build_campaign(database, tmp_path, "rating")
+    raters = [sign(database, f"few-{k}") for k in range(2)]
+    served = rating.next_item(name, raters[0], db=database)
+    rating.rate(name, raters[0], served.item_id, 5, uuid.uuid4().hex, db=database)
+    report = leaderboard.ranking_report(name, n_bootstrap=100, db=database)
+    assert report.table[["ci_low", "ci_high"]].iloc[0].tolist() == [1.0, 5.0]  # n = 1: anything is possible
+    assert "1–5" in report.summary["scale"]
+    rng = np.random.default_rng(3)
+    for rater in raters:
+        for _ in range(8):
+            served = rating.next_item(name, rater, db=database)
+            rating.rate(name, rater, served.item_id, int(rng.integers(2, 6)), uuid.uuid4().hex, db=database)
+    for scale, (low, high) in (("rating", (1, 5)), ("mos100", (0, 100))):
+        table = leaderboard.ranking_report(name, n_bootstrap=100, db=database, scale=scale).table
+        assert table["ci_low"].ge(low).all() and table["ci_high"].le(high).all()
+        assert ((table["ci_high"] - table["ci_low"]) > 0).all() and table["ci_low"].notna().all()
+    with pytest.raises(InputError, match="Unknown MOS scale"):
+        leaderboard.ranking_report(name, db=database, scale="stars")

@@ -62,8 +62,8 @@ def test_score_endpoint_uses_a_prompt_saved_in_the_promptiqa_tab(client, tmp_pat
         Image.fromarray(image).save(tmp_path / f"p{k}.png")
     prompt = [handle_file(str(tmp_path / f"p{k}.png")) for k in range(5)]
     client.predict("score-tab-prompt", prompt, "5, 4, 3, 2, 1", api_name="/promptiqa_save")
-    table, _, _ = client.predict([handle_file(str(tmp_path / "p5.png"))], None, None, ["promptiqa", "entropy"],
-                                 "score-tab-prompt", api_name="/score")
+    table, _, _, _ = client.predict([handle_file(str(tmp_path / "p5.png"))], None, None, ["promptiqa", "entropy"],
+                                    "score-tab-prompt", api_name="/score")
     assert table["headers"] == ["image", "promptiqa[score-tab-prompt]", "entropy"]
     assert 1.0 <= float(table["data"][0][1]) <= 5.0
     with pytest.raises(Exception, match="saved prompt"):

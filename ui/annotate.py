@@ -1,6 +1,10 @@
-"""Annotate tab: the annotation portal (pairwise comparisons and 5-point ratings, stored in SQL).
+"""Annotate tab: the annotation portal (pairwise comparisons and 5-point ratings, stored in SQL), and the
+crowd-worker page ``/?campaign=NAME``.
 
-Layout and event wiring only; every handler calls one service of ``backend.store``.
+Layout and event wiring only; every handler calls one service of ``backend.store``. The judge view itself
+(stage, buttons, skip / undo, "n of N", the finished card) is :mod:`ui.judge`, built here twice: in the
+Judge tab (with the campaign chooser and the admin section) and alone for crowd workers
+(:func:`build_worker`: ``ui.app`` shows only that column when the address names a campaign).
 
 Public API endpoints (the contract other tools rely on; ``gradio_client`` or plain HTTP):
 - ``/new_annotator() -> annotator_id``: an annotator id issued by the server, which every call below needs
@@ -10,10 +14,9 @@ Public API endpoints (the contract other tools rely on; ``gradio_client`` or pla
 - ``/next_item(campaign, annotator_id) -> (item_id, image_url, composite_url, reference_url, progress)``
 - ``/rate(campaign, annotator_id, item_id, score, client_rating_id) -> ack`` (score: 1..5)
 - admin (password ``HARMONYLAB_ADMIN_PASSWORD``): ``/admin_create_campaign``, ``/admin_export``,
-  ``/admin_stats``, ``/admin_flag``.
+  ``/admin_stats``, ``/admin_flag``, ``/admin_session`` (answers per worker, completion code, return URL).
 Sending the same client id twice stores one answer; the ack says ``"stored"`` or ``"duplicate"``.
-Images are absolute URLs of the image route of ``ui/rest.py`` (content hashes; never a server path): text
-in the API endpoints' answers, shown from that URL on the page (:class:`ServedImage`).
+Images are absolute URLs of the image route of ``ui/rest.py`` (content hashes; never a server path).
 Errors are ``gr.Error`` sentences; through ``/gradio_api/run/...`` they come with status 400, 403 (id not
 issued here) or 429 (rate limit, with ``Retry-After``) — see :mod:`ui.gradio_http`.
 
@@ -22,95 +25,59 @@ browser (``gr.BrowserState``), or the Hugging Face login on Spaces (``SPACE_ID``
 handlers take ``gr.OAuthProfile``). ``gr.BrowserState`` encrypts in JavaScript with a key Gradio sends to
 the page, so its key is public (derived one-way from the root key) and proves nothing; the id's own
 signature does. No IP address is stored.
-Keyboard: left / right arrow = Left / Right, down arrow = Tie, 1-5 = rating; installed by a ``gr.HTML``
-element's ``js_on_load`` (self-contained, no ``launch(head=...)`` needed).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
+from dataclasses import dataclass
 
 import gradio as gr
-from gradio import route_utils
 from gradio.context import Context
-from gradio.data_classes import ImageData
 
 from backend.errors import InputError, RateLimitedError
 from backend.settings import Settings
 from backend.store import admin, pairwise, portal, rating
+from backend.store import session as sessions
 from backend.store.annotators import browser_state_key as browser_state_key_of
 from backend.store.annotators import issue_annotator_id, set_flag
-from backend.store.campaigns import CampaignSettings, create_campaign_from_archive, list_campaigns
-from backend.store.db import data_dir, default_database
+from backend.store.campaigns import (
+    CampaignSettings,
+    create_campaign_from_archive,
+    get_campaign,
+    list_campaigns,
+)
+from backend.store.db import default_database
 from backend.store.export import campaign_stats, export_campaign
-from backend.store.media import MediaStore
 from backend.store.samplers import SAMPLERS
-from ui.common import file_paths, temporary_file, user_errors
-from ui.rest import PREFIX as REST_PREFIX
+from ui.common import check_admin_password, file_paths, temporary_file, user_errors
+from ui.judge import CSS, PAGE_JS, JudgeView, image_url, worker_link
 
-# Queued answer events (the page's buttons; the API endpoints when HARMONYLAB_ANNOTATE_QUEUE=1) share the
-# HARMONYLAB_ANNOTATE_CONCURRENCY limit. The API endpoints skip Gradio's queue by default: measured with 32
-# clients (benchmarks/annotation_load.py) the queue costs ~15 ms of CPU per event and caps /vote at ~50-60/s
-# whatever the limit (1, 8 or none), against ~170-190/s without it; the database side needs no limit
-# (one group-commit writer, a bounded connection pool).
-KEYS = {"ArrowLeft": "annotate-left", "ArrowRight": "annotate-right", "ArrowDown": "annotate-tie",
-        **{str(s): f"annotate-rate-{s}" for s in rating.SCALE}}
-KEYBOARD_JS = """
-if (!window.harmonylabKeys) {
-  window.harmonylabKeys = true;
-  const keys = KEYS_JSON;
-  document.addEventListener('keydown', (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-    const target = event.target;
-    if (target && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName))) return;
-    const id = keys[event.key];
-    const button = id && document.getElementById(id);
-    if (!button || button.offsetParent === null || button.disabled) return;
-    event.preventDefault();
-    button.click();
-  });
-}
-""".replace("KEYS_JSON", json.dumps(KEYS))
-BLUR_JS = "(...args) => { if (document.activeElement) document.activeElement.blur(); return args; }"
-CRITERIA_TEXT = ("Rate the **harmonized image** (middle) from 1 to 5, judging together: "
-                 + ", ".join(f"**{c}**" for c in rating.CRITERIA)
-                 + ". The composite (before harmonization) and the real reference photo are shown for comparison.")
 log = logging.getLogger(__name__)
 CONTRACT = ("**Your data:** answers are stored with an anonymous id kept in this browser (or your Hugging Face "
-            "name when you sign in). No IP address is stored. Keys: ← / → choose, ↓ tie, 1–5 rate.")
-
-
-class ServedImage(gr.Image):
-    """A campaign image shown from its public URL (the image route of ``ui/rest.py``).
-
-    ``gr.Image`` given a URL string would download it into Gradio's cache and hand out a ``/file=`` URL
-    (naming a server path); given ``url`` already, Gradio passes it through untouched. Same frontend as
-    ``gr.Image`` (``is_template``: Gradio's convention for a component that reuses its parent's).
-    """
-
-    is_template = True
-
-    def postprocess(self, value):
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            return ImageData(url=value, path=value, orig_name=value.rsplit("/", 1)[-1])
-        return super().postprocess(value)
+            "name when you sign in). No IP address is stored.")
+WORKER_CSS = """
+html:not(.hl-worker-mode) #hl-worker { display: none !important; }
+html.hl-worker-mode #hl-main, html.hl-worker-mode footer { display: none !important; }
+html.hl-worker-mode .gradio-container { padding: 4px 6px !important; max-width: 100% !important; }
+html.hl-worker-mode .main, html.hl-worker-mode .wrap, html.hl-worker-mode .contain { padding: 0 !important; }
+#hl-worker { gap: 6px !important; }
+#hl-worker h3 { margin: 2px 0 !important; font-size: 1.05rem; }
+#worker-footer { font-size: 0.75rem; opacity: 0.75; }
+"""
+# Runs in the page's <head> before Gradio renders: a worker link shows the judge view alone, without a flash
+# of the demo tabs.
+WORKER_HEAD = """<script>
+(function () {
+  var campaign = new URLSearchParams(window.location.search).get('campaign');
+  if (campaign) document.documentElement.classList.add('hl-worker-mode');
+})();
+</script>"""
+PAGE_CSS = CSS + WORKER_CSS
 
 
 def _user(profile: gr.OAuthProfile | None) -> str | None:
     return profile.username if profile is not None else None
-
-
-def image_url(request: gr.Request | None, file: str | None) -> str | None:
-    """The public URL of a stored image (``<root>/annotate/v1/images/<sha256>.png``): an absolute URL, so
-    Gradio hands it to the page and to clients as it is instead of a ``/file=`` URL naming a server path."""
-    if file is None:
-        return None
-    raw = getattr(request, "request", None)
-    root = "" if raw is None else route_utils.get_root_url(
-        request=raw, route_path=raw.url.path, root_path=getattr(raw.app, "root_path", None) or None)
-    return f"{root}{REST_PREFIX}/images/{Path(file).name}"
 
 
 # ------------------------------------------------------------------------------- public API handlers
@@ -151,83 +118,71 @@ def rate(campaign: str, annotator_id: str, item_id: str, score: str, client_rati
 # ------------------------------------------------------------------------------------ page handlers
 
 
-def _pair_outputs(served: pairwise.ServedPair | None, request: gr.Request | None, message: str = ""):
+def _pair_outputs(served: pairwise.ServedPair | None, request: gr.Request | None):
     if served is None:
-        return "", None, None, message
+        return "", None, None, ""
     return (served.pair_id, image_url(request, served.left_image), image_url(request, served.right_image),
             served.progress.text)
 
 
-def _item_outputs(served: rating.ServedItem | None, request: gr.Request | None, message: str = ""):
+def _item_outputs(served: rating.ServedItem | None, request: gr.Request | None):
     if served is None:
-        return "", None, None, None, message
+        return "", None, None, None, ""
     return (served.item_id, image_url(request, served.image), image_url(request, served.composite),
             image_url(request, served.reference), served.progress.text)
 
 
-def identify(stored_id):
-    """Page load: the browser's annotator id (issued now when it has none the server signed) and the open
-    campaigns (closed ones are never listed on the page; the admin types their names)."""
+def open_campaign_names() -> list[str]:
+    """The open campaigns, newest first (none when the store is unavailable: the tab says why)."""
     try:
-        annotator_id = portal.browser_annotator_id(stored_id)
+        return [c["name"] for c in list_campaigns(only_open=True)]
+    except Exception:  # noqa: BLE001 - the store is unavailable; the page still loads
+        return []
+
+
+def all_campaign_names() -> list[str]:
+    try:
+        return [c["name"] for c in list_campaigns()]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _annotator_id(stored_id) -> str:
+    try:
+        return portal.browser_annotator_id(stored_id)
     except RateLimitedError as error:  # a crowd arriving at once: this visitor reloads in a moment
         gr.Warning(f"Too many new visitors right now; reload the page in {error.retry_after} s to get an "
                    "annotator id.")
-        annotator_id = ""
-    except Exception:  # the store is unavailable (no key to sign with): the tab says so; the page still loads
+    except Exception:  # noqa: BLE001 - the store is unavailable (no key to sign with): the tab says so
         log.exception("no annotator id could be issued")
-        annotator_id = ""
-    try:
-        names = [c["name"] for c in list_campaigns(only_open=True)]
-    except Exception:  # the store is unavailable: the tab says so; the page still loads
-        names = []
-    return (annotator_id or gr.skip(), annotator_id,
-            gr.Dropdown(choices=names, value=names[0] if len(names) == 1 else None), gr.Dropdown(choices=names))
+    return ""
 
 
-@user_errors
-def open_campaign(campaign, annotator_id, request: gr.Request, profile: gr.OAuthProfile | None = None):
-    """Show a campaign: its instructions and the first pair or image."""
-    if not campaign:  # the chooser was cleared (or set empty at page load): nothing to show yet
-        return (gr.skip(),) * 13
-    opened = portal.open_campaign(campaign, annotator_id, hf_user=_user(profile))
-    info, is_pairwise = opened.campaign, opened.campaign.kind == "pairwise"
-    text = f"### {info.question}\n{info.instructions}" + ("" if is_pairwise else f"\n\n{CRITERIA_TEXT}")
-    return (text, gr.Column(visible=is_pairwise), gr.Column(visible=not is_pairwise),
-            gr.Button(visible=info.allow_tie), *_pair_outputs(opened.pair, request)[:3],
-            *_item_outputs(opened.item, request)[:4], (opened.pair or opened.item).progress.text)
+def campaign_lists(current=None):
+    """Fresh campaign choosers (Judge: open campaigns; admin: all), keeping the current choice."""
+    names, every = open_campaign_names(), all_campaign_names()
+    value = current if current in names else (names[0] if len(names) == 1 and current is None else current)
+    return gr.Dropdown(choices=names, value=value), gr.Dropdown(choices=every), gr.Dropdown(choices=every)
 
 
-def pair_answer_handler(choice: str):
-    @user_errors
-    def answer(campaign, annotator_id, pair_id, request: gr.Request, profile: gr.OAuthProfile | None = None):
-        if not pair_id:  # nothing on screen (no campaign chosen, or the campaign said why it stopped)
-            return (gr.skip(),) * 4
-        _, served, message = pairwise.answer_and_next(campaign, annotator_id, pair_id, choice, hf_user=_user(profile))
-        return _pair_outputs(served, request, message)
-
-    return answer
-
-
-def rating_answer_handler(score: int):
-    @user_errors
-    def answer(campaign, annotator_id, item_id, request: gr.Request, profile: gr.OAuthProfile | None = None):
-        if not item_id:
-            return (gr.skip(),) * 5
-        _, served, message = rating.answer_and_next(campaign, annotator_id, item_id, score, hf_user=_user(profile))
-        return _item_outputs(served, request, message)
-
-    return answer
+def campaign_link(campaign, request: gr.Request):
+    """The crowd-worker link of the chosen campaign."""
+    if not campaign:
+        return ""
+    return (f"Link for crowd workers (this campaign alone, phone-sized): "
+            f"[{worker_link(request, campaign)}]({worker_link(request, campaign)})")
 
 
 # ---------------------------------------------------------------------------------- admin handlers
 
 
+
+
 @user_errors
 def admin_create_campaign(password, archive, name, kind, allow_tie, gold_rate, gold_min_accuracy, daily_cap,
-                          min_response_ms, sampler, instructions, question, progress=gr.Progress()):
+                          min_response_ms, sampler, instructions, question, progress=gr.Progress()):  # noqa: B008
     """Create a campaign from a .zip (manifest.csv, optional gold.csv, images); returns its counts."""
-    admin.check_password(password)
+    check_admin_password(password)
     paths = file_paths(archive)
     if not paths:
         raise InputError("No archive was uploaded; upload a .zip holding manifest.csv and the images.")
@@ -242,7 +197,7 @@ def admin_create_campaign(password, archive, name, kind, allow_tie, gold_rate, g
 @user_errors
 def admin_export(password, campaign, file_format, exclude_flagged):
     """Raw answers of a campaign as a CSV or Parquet file."""
-    admin.check_password(password)
+    check_admin_password(password)
     out = temporary_file(f".{file_format or 'csv'}", prefix=f"harmonylab-{campaign}-")
     export_campaign(campaign, out, include_flagged=not exclude_flagged)
     return str(out)
@@ -251,25 +206,36 @@ def admin_export(password, campaign, file_format, exclude_flagged):
 @user_errors
 def admin_stats(password, campaign):
     """Counts of a campaign (answers, annotators, flags, gold accuracy, per method)."""
-    admin.check_password(password)
+    check_admin_password(password)
     return campaign_stats(campaign)
 
 
 @user_errors
 def admin_flag(password, annotator, reason, unflag):
     """Flag an annotator (answers kept, excluded from aggregation) or lift the flag."""
-    admin.check_password(password)
+    check_admin_password(password)
     set_flag(annotator, not unflag, reason or None)
     return f"Annotator {annotator} {'unflagged' if unflag else 'flagged'}."
+
+
+@user_errors
+def admin_session(password, campaign, target_answers, completion_code, redirect_url, request: gr.Request):
+    """Worker session settings of a campaign: answers per worker (0 = every pair or image once), the completion
+    code and the return URL shown when a worker is done; returns the worker link and the settings."""
+    check_admin_password(password)
+    name = get_campaign(campaign).name
+    settings = sessions.set_session_settings(name, sessions.check_settings(target_answers, completion_code,
+                                                                           redirect_url))
+    return {"campaign": name, "worker_link": worker_link(request, name), "answers_per_worker": settings.target_answers,
+            "completion_code": settings.completion_code, "redirect_url": settings.redirect_url}
 
 
 # ------------------------------------------------------------------------------------------- layout
 
 
 def _store_status() -> str:
-    """Serve the campaign images, and open the store at start-up (which upgrades its schema); a sentence
-    when that fails."""
-    gr.set_static_paths([str(MediaStore.under(data_dir()).root)])  # served in place, never copied
+    """Open the store at start-up (which upgrades its schema); a sentence when that fails. Campaign images are
+    served by the REST route ``/annotate/v1/images/...`` from whichever media store is configured."""
     try:
         default_database()
         return ""
@@ -288,12 +254,12 @@ def browser_state_key() -> str | None:
         return None
 
 
-def _admin_section() -> gr.Dropdown:
-    """The admin accordion; returns its campaign chooser (a hidden one when the section is disabled)."""
+def _admin_section() -> tuple[list[gr.Dropdown], object]:
+    """The admin accordion; returns its campaign choosers (hidden ones when the section is disabled)."""
     with gr.Accordion("Admin", open=False, elem_id="annotate-admin"):
         if not admin.admin_enabled():
-            gr.Markdown(f"*The admin section is disabled; set `{admin.ENV}` on the server to enable it.*")
-            return gr.Dropdown(visible=False, allow_custom_value=True)
+            gr.Markdown("*The admin section is switched off on this server (its operator can switch it on).*")
+            return [gr.Dropdown(visible=False, allow_custom_value=True) for _ in range(2)], None
         password = gr.Textbox(label="Admin password", type="password", elem_id="annotate-admin-password")
         with gr.Tab("Create campaign"):
             with gr.Row():
@@ -311,7 +277,8 @@ def _admin_section() -> gr.Dropdown:
             instructions = gr.Textbox(label="Instructions (optional)", lines=2)
             question = gr.Textbox(label="Question (optional)")
             created = gr.JSON(label="Created")
-            gr.Button("Create campaign", variant="primary").click(
+            create_button = gr.Button("Create campaign", variant="primary")
+            created_event = create_button.click(
                 admin_create_campaign, [password, archive, name, kind, allow_tie, gold_rate, gold_min_accuracy,
                                         daily_cap, min_response_ms, sampler, instructions, question],
                 created, api_name="admin_create_campaign")
@@ -328,6 +295,21 @@ def _admin_section() -> gr.Dropdown:
             export_button.click(admin_export, [password, target, file_format, exclude_flagged], exported,
                                 api_name="admin_export")
             stats_button.click(admin_stats, [password, target], stats, api_name="admin_stats")
+        with gr.Tab("Worker sessions"):
+            gr.Markdown("A crowd worker opens the campaign's own page, `/?campaign=NAME`: the judge view alone, "
+                        "sized for a phone. Set how many answers a session asks for and, for Prolific or MTurk, the "
+                        "completion code and return link shown at the end.")
+            with gr.Row():
+                session_campaign = gr.Dropdown([], label="Campaign", allow_custom_value=True,
+                                               elem_id="annotate-session-campaign")
+                session_target = gr.Number(0, label="Answers per worker (0 = every pair or image once)", precision=0,
+                                           minimum=0)
+                code = gr.Textbox(label="Completion code (optional)", placeholder="e.g. C1A2B3C4")
+                redirect = gr.Textbox(label="Return URL (optional, https://)",
+                                      placeholder="https://app.prolific.com/submissions/complete?cc=...")
+            session_saved = gr.JSON(label="Worker link and session")
+            gr.Button("Save session settings").click(admin_session, [password, session_campaign, session_target, code, redirect],
+                                                     session_saved, api_name="admin_session")
         with gr.Tab("Flag annotator"):
             with gr.Row():
                 annotator = gr.Textbox(label="Annotator key (as in exports)")
@@ -335,7 +317,7 @@ def _admin_section() -> gr.Dropdown:
                 unflag = gr.Checkbox(label="Remove the flag instead")
             flagged = gr.Markdown()
             gr.Button("Apply").click(admin_flag, [password, annotator, reason, unflag], flagged, api_name="admin_flag")
-    return target
+    return [target, session_campaign], created_event
 
 
 def _at_root(make):
@@ -352,11 +334,27 @@ def _at_root(make):
         Context.block = current
 
 
-def build(config: Settings) -> None:
+@dataclass
+class AnnotateTab:
+    """What ``ui.app`` wires across tabs: the campaign choosers to refresh and the page's load outputs."""
+
+    stored_id: gr.BrowserState
+    annotator_id: gr.Textbox
+    campaign: gr.Dropdown
+    admin_campaigns: list
+    created: object  # the admin's "Create campaign" event (None when the admin section is off)
+
+    def refresh(self, trigger) -> None:
+        """Re-list the campaigns after ``trigger`` (a tab select, a created campaign)."""
+        trigger(campaign_lists, self.campaign, [self.campaign, *self.admin_campaigns], api_visibility="private",
+                show_progress="hidden", queue=False)
+
+
+def build(config: Settings) -> AnnotateTab:
+    """The Judge sub-tab: campaign chooser, annotator id, judge view, worker link, admin section, API endpoints."""
     status = _store_status()
     if status:
         gr.Markdown(status)
-    gr.HTML("", js_on_load=KEYBOARD_JS, elem_id="annotate-keys", visible="hidden")
     stored_id = _at_root(lambda: gr.BrowserState(None, storage_key="harmonylab-annotator-id", secret=browser_state_key()))
     with gr.Row():
         campaign = gr.Dropdown([], label="Campaign", allow_custom_value=True, elem_id="annotate-campaign", scale=3)
@@ -364,56 +362,85 @@ def build(config: Settings) -> None:
                                   scale=2)
         if config.on_spaces:
             gr.LoginButton(scale=1)
+    link = gr.Markdown(elem_id="annotate-worker-link")
     gr.Markdown(CONTRACT)
-    instructions = gr.Markdown(elem_id="annotate-instructions")
-    with gr.Column(visible=False) as pair_panel:
-        with gr.Row(equal_height=True):
-            left_image = ServedImage(label="Left", type="filepath", interactive=False, buttons=[], elem_id="annotate-left-image")
-            right_image = ServedImage(label="Right", type="filepath", interactive=False, buttons=[], elem_id="annotate-right-image")
-        with gr.Row():
-            left_button = gr.Button("◀ Left  (←)", variant="primary", elem_id="annotate-left")
-            tie_button = gr.Button("Tie  (↓)", visible=False, elem_id="annotate-tie")
-            right_button = gr.Button("Right  (→) ▶", variant="primary", elem_id="annotate-right")
-    with gr.Column(visible=False) as rating_panel:
-        with gr.Row(equal_height=True):
-            composite = ServedImage(label="Composite (before)", type="filepath", interactive=False, buttons=[])
-            harmonized = ServedImage(label="Harmonized — rate this one", type="filepath", interactive=False, buttons=[],
-                                  elem_id="annotate-rate-image")
-            reference = ServedImage(label="Reference (real photo)", type="filepath", interactive=False, buttons=[])
-        with gr.Row():
-            score_buttons = {s: gr.Button(f"{s} · {label}", elem_id=f"annotate-rate-{s}") for s, label in rating.SCALE.items()}
-    progress = gr.Markdown(elem_id="annotate-progress")
-    with gr.Row(visible=False):  # values the page keeps; also the inputs of the API endpoints
+    view = JudgeView("annotate", config)
+    with gr.Row(visible=False):  # values of the API endpoints
         pair_id = gr.Textbox(label="pair id", elem_id="annotate-pair-id")
         item_id = gr.Textbox(label="item id", elem_id="annotate-item-id")
         choice = gr.Textbox(label="choice")
         score = gr.Textbox(label="score")
         client_id = gr.Textbox(label="client id")
         ack = gr.JSON(label="acknowledgement")
+        api_progress = gr.Textbox(label="progress")
         # the API endpoints answer image URLs as text (a client fetches them; gradio_client would otherwise try
         # to download an image output through Gradio's /file= route, which only serves files Gradio holds)
         image_urls = [gr.Textbox(label=f"{what} image URL") for what in ("left", "right", "rated", "composite",
                                                                            "reference")]
-    admin_campaign = _admin_section()
-    answer_limit = config.annotate_concurrency
+    admin_campaigns, created = _admin_section()
 
-    pair_view = [pair_id, left_image, right_image, progress]
-    item_view = [item_id, harmonized, composite, reference, progress]
-    Context.root_block.load(identify, stored_id, [stored_id, annotator_id, campaign, admin_campaign],
-                            api_visibility="private")
-    campaign.change(open_campaign, [campaign, annotator_id],
-                   [instructions, pair_panel, rating_panel, tie_button, *pair_view[:3], *item_view[:4], progress],
-                   js=BLUR_JS, api_visibility="private")
-    for name, button in (("left", left_button), ("right", right_button), ("tie", tie_button)):
-        button.click(pair_answer_handler(name), [campaign, annotator_id, pair_id], pair_view,
-                     api_visibility="private", concurrency_limit=answer_limit, concurrency_id="answers")
-    for value, button in score_buttons.items():
-        button.click(rating_answer_handler(value), [campaign, annotator_id, item_id], item_view,
-                     api_visibility="private", concurrency_limit=answer_limit, concurrency_id="answers")
-    api = dict(queue=config.annotate_queue, concurrency_limit=answer_limit, concurrency_id="answers",
+    def open_chosen(name, annotator, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        if not name:  # the chooser was cleared (or set empty at page load): nothing to show yet
+            return (gr.skip(),) * len(view.open_outputs)
+        return view.opened(name, annotator, request, profile)
+
+    campaign.change(open_chosen, [campaign, annotator_id], view.open_outputs, api_visibility="private",
+                    show_progress="hidden")
+    campaign.change(campaign_link, campaign, link, api_visibility="private", show_progress="hidden", queue=False)
+    view.wire(campaign, annotator_id)
+    api = dict(queue=config.annotate_queue, concurrency_limit=config.annotate_concurrency, concurrency_id="answers",
                show_progress="hidden")
     gr.on([], new_annotator, None, annotator_id, api_name="new_annotator", **api)
-    gr.on([], next_pair, [campaign, annotator_id], [pair_id, *image_urls[:2], progress], api_name="next_pair", **api)
+    gr.on([], next_pair, [campaign, annotator_id], [pair_id, *image_urls[:2], api_progress], api_name="next_pair", **api)
     gr.on([], vote, [campaign, annotator_id, pair_id, choice, client_id], ack, api_name="vote", **api)
-    gr.on([], next_item, [campaign, annotator_id], [item_id, *image_urls[2:], progress], api_name="next_item", **api)
+    gr.on([], next_item, [campaign, annotator_id], [item_id, *image_urls[2:], api_progress], api_name="next_item",
+          **api)
     gr.on([], rate, [campaign, annotator_id, item_id, score, client_id], ack, api_name="rate", **api)
+    tab = AnnotateTab(stored_id, annotator_id, campaign, admin_campaigns, created)
+    if created is not None:
+        tab.refresh(created.then)
+    return tab
+
+
+@dataclass
+class WorkerView:
+    campaign: gr.State
+    annotator_id: gr.State
+    view: JudgeView
+
+
+def build_worker(config: Settings) -> WorkerView:
+    """The crowd-worker page: the judge view alone (``ui.app`` puts it in a column shown only for
+    ``/?campaign=NAME``)."""
+    # keys, zoom and flicker for both judge views: installed here, at the top of the page, which is always
+    # mounted (tabs mount lazily, so a script inside the Annotate tab would not run on a worker's page)
+    gr.HTML("", js_on_load=PAGE_JS, elem_id="judge-script", visible="hidden")
+    campaign = gr.State("")
+    annotator_id = gr.State("")
+    view = JudgeView("worker", config)
+    if config.on_spaces:
+        gr.LoginButton(size="sm")
+    gr.Markdown(CONTRACT, elem_id="worker-footer")
+    view.wire(campaign, annotator_id)
+    return WorkerView(campaign, annotator_id, view)
+
+
+def page_load(tab: AnnotateTab, worker: WorkerView) -> None:
+    """One page-load event for both: the browser's annotator id, the campaign lists, and -- when the address
+    is a worker link -- the worker's campaign opened at once."""
+    outputs = [tab.stored_id, tab.annotator_id, tab.campaign, *tab.admin_campaigns, worker.campaign,
+               worker.annotator_id, *worker.view.open_outputs]
+
+    def load(stored_id, request: gr.Request, profile: gr.OAuthProfile | None = None):
+        annotator = _annotator_id(stored_id)
+        lists = campaign_lists()
+        wanted = (request.query_params.get("campaign") or "").strip() if request is not None else ""
+        if not wanted:
+            worker_part = (gr.skip(),) * (2 + len(worker.view.open_outputs))
+        else:
+            worker_part = (wanted, annotator, *worker.view.opened(wanted, annotator, request, profile))
+        return (annotator or gr.skip(), annotator, *lists, *worker_part)
+
+    Context.root_block.load(load, tab.stored_id, outputs, api_visibility="private", show_progress="hidden")
+
+

@@ -38,6 +38,16 @@ def user_errors(handler):
     return wrapper
 
 
+def check_admin_password(password) -> None:
+    """The portal's admin password, with a sentence for an empty field (before any comparison)."""
+    from backend.errors import InputError
+    from backend.store import admin
+
+    if admin.admin_enabled() and not (isinstance(password, str) and password):
+        raise InputError("Type the admin password first; the operator of this page has it.")
+    admin.check_password(password)
+
+
 def file_paths(value) -> list[str]:
     """Paths from a ``gr.File`` value (None, one path, a list of paths, or FileData-like dicts)."""
     if value is None:
@@ -74,3 +84,28 @@ def rounded(table, digits: int):
 
     return table.apply(lambda column: column.map(lambda value: round(float(value), digits))
                        if pd.api.types.is_float_dtype(column) else column)
+
+
+def checked_uploads(what: str, decode: bool = False):
+    """An ``.upload`` handler for an image ``gr.File``: each file is checked at once (an image Pillow reads,
+    within the pixel limit; ``decode``: not truncated) and one that is not is taken out again with a warning
+    that says why -- instead of Gradio's "Error" badge, or a refusal after the visitor pressed Run."""
+
+    def check(value):
+        from backend.errors import HarmonyLabError
+        from backend.images import check_image_file
+
+        kept, problems = [], []
+        for path in file_paths(value):
+            try:
+                check_image_file(path, name=what, decode=decode)
+                kept.append(path)
+            except HarmonyLabError as error:
+                problems.append(str(error))
+        if not problems:
+            return gr.skip()
+        for problem in problems:
+            gr.Warning(problem)
+        return gr.File(value=kept or None)
+
+    return check

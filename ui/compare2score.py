@@ -22,11 +22,13 @@ import plotly.graph_objects as go
 
 from backend import registry
 from backend.iqa.compare2score.levels import LEVELS
+from backend.scoring import unique_names
 from backend.settings import Settings
 from ui.common import file_paths, rounded, temporary_file, user_errors
 from ui.inputs import ImageInput
 
 DEFAULT_COMPARATOR = "c2s-siamese"
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples" / "composite").glob("*.jpg"))
 LEVEL_COLOURS = ("#b2182b", "#ef8a62", "#bdbdbd", "#67a9cf", "#2166ac")
 
 
@@ -141,7 +143,7 @@ def score_batch(files, comparator, matrix, normalisation, both_orders, anchor_fi
     results = score_files(paths, comparator or DEFAULT_COMPARATOR, anchors=_anchors(anchor_files),
                           matrix=matrix, normalisation=normalisation, both_orders=bool(both_orders),
                           progress=lambda done, total: progress(done / total, desc=f"{done}/{total} images"))
-    table = pd.DataFrame({"image": [Path(p).name for p in paths], "score": [r.score for r in results],
+    table = pd.DataFrame({"image": unique_names(paths), "score": [r.score for r in results],
                           "score_minmax": [r.details["score_minmax"] for r in results]})
     csv_path = temporary_file(".csv", prefix="harmonylab-compare2score-")
     table.to_csv(csv_path, index=False)
@@ -154,6 +156,7 @@ def build(config: Settings) -> None:
         "place on their scale (paper 001). Every step is shown: level probabilities per anchor, the "
         "probability matrix, the MAP scale. Anchors: the default set, or upload `anchors.csv` (path, mos, "
         "mos_std) with its images.")
+    examples_slot = gr.Column()
     with gr.Row():
         comparator = gr.Dropdown(choices=comparator_choices(), value=DEFAULT_COMPARATOR, label="Comparator",
                                  allow_custom_value=True, elem_id="c2s-comparator")
@@ -179,6 +182,8 @@ def build(config: Settings) -> None:
             details = gr.Code(language="json", elem_id="c2s-details")
         run.click(inspect, inputs=[image, comparator, matrix, normalisation, both_orders, anchor_files],
                   outputs=[result, anchors, bars, heatmap, scale, details], api_name="compare2score")
+        with examples_slot:
+            gr.Examples([[str(path)] for path in EXAMPLES], inputs=[image], label="Examples (press Score and inspect)")
     with gr.Tab("Batch"):
         files = gr.File(label="Images", file_count="multiple", file_types=["image"], elem_id="c2s-batch-files")
         run_batch = gr.Button("Score all", variant="primary", elem_id="c2s-batch-run")

@@ -10,6 +10,7 @@ scorer, K, readout and aggregation formula. The maths lives in ``backend.iqa.dog
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -125,6 +126,7 @@ def build(config: Settings) -> None:
         c_max = gr.Number(value=0, label="c_max (0 = measured default)", minimum=0, elem_id="dogiqa-cmax")
         area = gr.Slider(0.001, 0.2, value=DEFAULT_AREA_THRESHOLD, step=0.001,
                          label="Area threshold t (fraction of the image)", elem_id="dogiqa-area")
+    examples_slot = gr.Column()
     with gr.Row():
         image = ImageInput(label="Image", type="filepath", elem_id="dogiqa-image")
         overlay = gr.Image(label="Regions (#index: score)", type="numpy", interactive=False, elem_id="dogiqa-overlay")
@@ -137,3 +139,7 @@ def build(config: Settings) -> None:
         details = gr.Code(language="json", elem_id="dogiqa-details")
     go.click(run, inputs=[image, scorer, k, formula, readout, c_max, area],
              outputs=[overlay, result, components, regions, details], api_name="dogiqa")
+    examples = sorted((Path(__file__).resolve().parent.parent / "assets" / "examples" / "composite").glob("*.jpg"))
+    if examples:
+        with examples_slot:
+            gr.Examples([[str(path)] for path in examples], inputs=[image], label="Examples (press Score with Dog-IQA)")

@@ -44,7 +44,7 @@ GUARDED = {  # endpoint -> its inputs, in order
     "vote": ("campaign", "annotator_id", "pair_id", "choice", "client_vote_id"),
     "next_item": ("campaign", "annotator_id"),
     "rate": ("campaign", "annotator_id", "item_id", "score", "client_rating_id"),
-    "leaderboard": ("campaign", "scaling", "bootstrap_rounds"),
+    "leaderboard": ("campaign", "scaling", "bootstrap_rounds", "mos_scale"),
     "models_vs_people": ("campaign", "models", "bootstrap_rounds"),
 }
 ROUTE = re.compile(r"/gradio_api/(?P<route>run|api|call|call/v2)/(?P<name>[^/]+)/?$")  # Gradio's API routes

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +30,7 @@ import plotly.express as px
 
 from backend import registry, settings
 from backend.errors import InputError
+from backend.scoring import unique_names
 from backend.settings import Settings
 from ui.common import file_paths, rounded, temporary_file, user_errors
 
@@ -163,7 +165,7 @@ def score(prompt_images, prompt_scores, images, model, progress=gr.Progress()): 
     if len(paths) > MAX_IMAGES_PER_CALL:
         raise InputError(f"{len(paths)} images were given; score at most {MAX_IMAGES_PER_CALL} per call.")
     progress(0.1, desc="encoding the prompt and the images")
-    table = score_sources(paths, prompt, model or "promptiqa", names=[Path(p).name for p in paths])
+    table = score_sources(paths, prompt, model or "promptiqa", names=unique_names(paths))
     csv_path = temporary_file(".csv", prefix="harmonylab-promptiqa-")
     table.to_csv(csv_path, index=False)
     figure = px.bar(table, x="image", y="score", title=f"Scores in the prompt's scale ({prompt.low:g} to {prompt.high:g})")
@@ -241,12 +243,38 @@ def load(name):
     return copies, _score_text(saved["scores"]), gallery
 
 
-def build(config: Settings) -> None:
+@dataclass
+class PromptTab:
+    saved_event: object  # the "Save prompt" event (the Score tab's prompt list follows it)
+    saved: gr.Dropdown
+    campaign: gr.Dropdown
+
+
+def refresh_lists(saved, campaign):
+    """The saved prompts and rating campaigns as they are now, keeping the current choices."""
+    prompts, campaigns = saved_choices(), campaign_choices()
+    return (gr.Dropdown(choices=prompts, value=saved if saved in prompts else None),
+            gr.Dropdown(choices=campaigns, value=campaign if campaign in campaigns else None))
+
+
+def examples() -> list[list]:
+    """A prompt from the shipped example composites (composite worst, real photo best) and a photo to score."""
+    folder = Path(__file__).resolve().parent.parent / "assets" / "examples"
+    names = [p.name for p in sorted((folder / "composite").glob("*.jpg"))[:2]]
+    if len(names) < 2:
+        return []
+    prompt = [str(folder / kind / name) for name in names for kind in ("composite", "real")]
+    target = [str(folder / "composite" / p.name) for p in sorted((folder / "composite").glob("*.jpg"))[2:3]] or prompt[:1]
+    return [[prompt, ", ".join("1, 5" for _ in names), target]]
+
+
+def build(config: Settings) -> PromptTab:
     gr.Markdown(
         "Show PromptIQA a few images with the score **you** would give each (an image-score-pair prompt, any "
         "range, higher-better or lower-better) and it scores new images by that requirement, without "
         "fine-tuning (paper 004). Scores come back in your prompt's scale."
     )
+    examples_slot = gr.Column()
     with gr.Row():
         with gr.Column():
             prompt_images = gr.File(label="Prompt images", file_count="multiple", file_types=["image"],
@@ -292,7 +320,13 @@ def build(config: Settings) -> None:
               api_name="promptiqa")
     sample_button.click(sample, [csv_file, csv_images, campaign, n, strategy, seed],
                         [prompt_images, prompt_scores, gallery], api_name="promptiqa_sample")
-    save_button.click(save, [save_name, prompt_images, prompt_scores, owner, admin_password], [save_status, saved, owner],
-                      api_name="promptiqa_save")
+    saved_event = save_button.click(save, [save_name, prompt_images, prompt_scores, owner, admin_password],
+                                    [save_status, saved, owner], api_name="promptiqa_save")
     load_button.click(load, [saved], [prompt_images, prompt_scores, gallery], api_name="promptiqa_load")
     delete_button.click(delete, [saved, owner, admin_password], [save_status, saved, owner], api_name="promptiqa_delete")
+    rows = examples()
+    if rows:
+        with examples_slot:
+            gr.Examples(rows, inputs=[prompt_images, prompt_scores, images],
+                        label="Example (composites scored 1, their real photos 5: a harmonization requirement)")
+    return PromptTab(saved_event, saved, campaign)

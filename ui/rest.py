@@ -22,9 +22,10 @@ Routes (prefix ``/annotate/v1``; JSON in and out, UTF-8):
   "reference", "progress"}`` (composite / reference are ``null`` when the campaign has none)
 - ``POST /rate`` ``{"campaign", "annotator_id", "item_id", "score", "client_rating_id"}`` -> the
   acknowledgement (with ``"score"``)
-- ``GET  /images/{sha256}.png`` -> the PNG bytes from the content-addressed store (the hash names the
-  content, so the response is cacheable forever: ``Cache-Control: public, max-age=31536000, immutable``,
-  ``ETag``; ``If-None-Match`` gives ``304``).
+- ``GET  /images/{sha256}.png`` -> the PNG bytes from the content-addressed media store, the data
+  directory's folder or the database (the hash names the content, so the response is cacheable forever:
+  ``Cache-Control: public, max-age=31536000, immutable``, ``ETag``; ``If-None-Match`` gives ``304``). Pages
+  and clients get images only through this route (no static file path is needed).
 
 Sending the same client id twice stores one answer (``"duplicate"`` the second time, same ``id``), so a
 client retries a request whose answer it did not receive with the same body. Errors are JSON
@@ -317,24 +318,34 @@ async def rate(request: Request) -> Response:
 
 
 async def image(request: Request) -> Response:
-    """A stored image by content hash, cacheable forever (its name is its content)."""
+    """A stored image by content hash, cacheable forever (its name is its content), from whichever media store
+    holds it (:mod:`backend.store.media`): a local file is sent as a file, an image kept in the database as its
+    bytes, with the same headers."""
     from backend.store.db import default_database
+    from backend.store.media import MissingImageError, is_hash
 
     sha256 = request.path_params["sha256"]
-    try:
-        path = default_database().media.path(sha256)
-    except InputError:
+    if not is_hash(sha256):
         return _error(400, "That is not an image hash; hashes are 64 lowercase hex digits (use the image paths the "
                            "API returns).")
+    etag = f'"{sha256}"'
+    headers = {"Cache-Control": IMAGE_CACHE, "ETag": etag}
+    revalidating = etag in request.headers.get("if-none-match", "")
+    try:
+        media = default_database().media
+        found = await run_in_threadpool(media.has if revalidating else media.source, sha256)
+    except MissingImageError:
+        found = False
     except Exception:
         log.exception("annotation API: the media store is unavailable")
         return _error(503, "The annotation store is unavailable; retry in a moment.")
-    etag = f'"{sha256}"'
-    if not path.is_file():
+    if found is False:
         return _error(404, f"There is no stored image {sha256[:12]}...; use the image paths the API returns.")
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": IMAGE_CACHE})
-    return FileResponse(path, media_type="image/png", headers={"Cache-Control": IMAGE_CACHE, "ETag": etag})
+    if revalidating:
+        return Response(status_code=304, headers=headers)
+    if isinstance(found, Path):
+        return FileResponse(found, media_type="image/png", headers=headers)
+    return Response(found, media_type="image/png", headers=headers)
 
 
 def routes() -> list[BaseRoute]:

@@ -74,7 +74,7 @@ class NetworkHarmonizer:
         comp, soft_mask, similarity = network_inputs(composite, mask, routed.similarity_map, self.work_size)
         with torch.inference_mode():
             transform = self.network(comp, soft_mask, similarity)
-            full = torch.from_numpy(composite).permute(2, 0, 1)[None].float() / 255.0
+            full = torch.tensor(composite).permute(2, 0, 1)[None].float() / 255.0  # a copy: decoded arrays are read-only
             full_mask = torch.from_numpy(mask)[None, None].float()
             out = apply_transform(full, full_mask, transform)
         image = (out[0].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)

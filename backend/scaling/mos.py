@@ -130,6 +130,7 @@ class MosResult:
     rejected: dict[str, str]
     n_outlier_ratings: int
     n_ratings: int
+    values: pd.DataFrame | None = None  # subjects x items: each valid rating as 100 (z + 3) / 6 (NaN elsewhere)
 
 
 def compute_mos(
@@ -166,4 +167,4 @@ def compute_mos(
         "ci_high": (mos + half).to_numpy(dtype=np.float64),
         "n_ratings": count.to_numpy(dtype=int),
     })
-    return MosResult(table, rejected, n_outliers, int(matrix.notna().to_numpy().sum()))
+    return MosResult(table, rejected, n_outliers, int(matrix.notna().to_numpy().sum()), values)

@@ -36,6 +36,10 @@ with ``F = Phi`` (standard normal CDF, Thurstone Case V, unit-variance differenc
   ``s > 0`` and well conditioned even with the tiny ridge.
 * Bootstrap: resample annotators with replacement, refit, percentile intervals; an item that no
   resampled annotator compared gets NaN for that round and the intervals use the remaining rounds.
+  Annotators are the resampling unit (their votes are correlated) when there are at least
+  ``MIN_ANNOTATORS_TO_RESAMPLE``; with fewer, resampling them says nothing (one annotator: every round is
+  the same data, an interval of zero width), so single votes are resampled instead (``bootstrap_unit``).
+  ``scale_votes`` never reports an interval narrower than the Laplace interval.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from scipy import linalg, special
 from backend.errors import InputError
 
 MODELS = ("thurstone", "bt")
+BOOTSTRAP_UNITS = ("auto", "annotator", "vote")
+MIN_ANNOTATORS_TO_RESAMPLE = 8  # fewer annotators: resample single votes (see bootstrap_unit)
 DEFAULT_PRIOR_STRENGTH = {"thurstone": 1.0, "bt": 1e-6}
 CHOICES = ("left", "right", "tie")
 VOTE_COLUMNS = ("annotator", "left", "right", "choice")
@@ -414,6 +420,12 @@ class VoteCounts:
     pair_second: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     annotator_wins: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     annotator_losses: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    vote_pair: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # observed pair of each vote
+    vote_first_score: np.ndarray = field(default_factory=lambda: np.zeros(0))  # 1 / 0.5 / 0 for the pair's first item
+
+    @property
+    def n_votes(self) -> int:
+        return len(self.vote_pair)
 
     @property
     def n_comparisons(self) -> np.ndarray:
@@ -463,6 +475,7 @@ def _add_annotator_counts(result: VoteCounts, annotator, left, right, left_score
     result.annotators = annotators.astype(object)
     result.pair_first, result.pair_second = pair_keys // n, pair_keys % n
     result.annotator_wins, result.annotator_losses = wins, losses
+    result.vote_pair, result.vote_first_score = pair, low_score
 
 
 # -------------------------------------------------------------------------------------- bootstrap
@@ -474,6 +487,7 @@ class BootstrapResult:
     ci_low: np.ndarray
     ci_high: np.ndarray
     confidence: float
+    unit: str = "annotator"  # what was resampled: whole annotators, or single votes
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -487,6 +501,18 @@ def percentile_interval(samples: np.ndarray, confidence: float = 0.95) -> tuple[
     return out[0], out[1]
 
 
+def bootstrap_unit(n_annotators: int, unit: str = "auto") -> str:
+    """What a bootstrap resamples: ``annotator`` (whole annotators, the right unit when their votes are
+    correlated) when asked, or for ``auto`` when there are at least ``MIN_ANNOTATORS_TO_RESAMPLE`` of them;
+    else ``vote`` -- with a single annotator, resampling annotators would redraw the same data every round and
+    give intervals of zero width."""
+    if unit not in BOOTSTRAP_UNITS:
+        raise InputError(f"Unknown bootstrap unit {unit!r}; use one of {', '.join(BOOTSTRAP_UNITS)}.")
+    if unit == "auto":
+        return "annotator" if n_annotators >= MIN_ANNOTATORS_TO_RESAMPLE else "vote"
+    return unit
+
+
 def bootstrap_scores(
     votes: pd.DataFrame | Mapping[str, object] | VoteCounts,
     model: str = "thurstone",
@@ -495,20 +521,28 @@ def bootstrap_scores(
     confidence: float = 0.95,
     prior_strength: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    unit: str = "annotator",
 ) -> BootstrapResult:
-    """Percentile CIs by resampling annotators with replacement and refitting (reproducible by ``seed``)."""
+    """Percentile CIs by resampling annotators (or single votes: ``unit``, see :func:`bootstrap_unit`) with
+    replacement and refitting (reproducible by ``seed``)."""
     data = votes if isinstance(votes, VoteCounts) else count_votes(read_votes(votes, require_annotator=True))
     if len(data.annotators) == 0:
         raise InputError("Bootstrap needs an annotator column with at least one annotator.")
     if n_rounds < 1 or not 0 < confidence < 1:
         raise InputError("Bootstrap needs n_rounds >= 1 and a confidence level between 0 and 1.")
     prior = _prior_for(model, prior_strength)
+    unit = bootstrap_unit(len(data.annotators), unit)
     rng = np.random.default_rng(seed)
-    n, n_annotators = len(data.items), len(data.annotators)
+    n, n_annotators, n_pairs = len(data.items), len(data.annotators), len(data.pair_first)
     samples = np.full((n_rounds, n), np.nan)
     for round_index in range(n_rounds):
-        weight = np.bincount(rng.integers(0, n_annotators, n_annotators), minlength=n_annotators)
-        wins, losses = weight @ data.annotator_wins, weight @ data.annotator_losses
+        if unit == "annotator":
+            weight = np.bincount(rng.integers(0, n_annotators, n_annotators), minlength=n_annotators)
+            wins, losses = weight @ data.annotator_wins, weight @ data.annotator_losses
+        else:
+            weight = np.bincount(rng.integers(0, data.n_votes, data.n_votes), minlength=data.n_votes)
+            wins = np.bincount(data.vote_pair, weight * data.vote_first_score, minlength=n_pairs)
+            losses = np.bincount(data.vote_pair, weight * (1.0 - data.vote_first_score), minlength=n_pairs)
         observed = wins + losses > 0
         problem = PairProblem(n, data.pair_first[observed], data.pair_second[observed],
                               wins[None, observed], losses[None, observed])
@@ -519,7 +553,7 @@ def bootstrap_scores(
         if progress is not None:
             progress(round_index + 1, n_rounds)
     low, high = percentile_interval(samples, confidence)
-    return BootstrapResult(samples, low, high, confidence)
+    return BootstrapResult(samples, low, high, confidence, unit)
 
 
 def scale_votes(
@@ -530,23 +564,34 @@ def scale_votes(
     prior_strength: float | None = None,
     confidence: float = 0.95,
     progress: Callable[[int, int], None] | None = None,
+    unit: str = "auto",
 ) -> pd.DataFrame:
     """Scores per item as a table: item, score, ci_low, ci_high, se, n_comparisons.
 
-    Without bootstrap the interval is the Laplace (normal) interval score +- z * se; with
-    ``n_bootstrap > 0`` it is the annotator-bootstrap percentile interval.
+    Without bootstrap the interval is the Laplace (normal) interval score +- z * se. With ``n_bootstrap > 0``
+    it is the bootstrap percentile interval (annotators or single votes resampled: ``unit``, see
+    :func:`bootstrap_unit`) widened where needed to contain the Laplace interval: a percentile interval can
+    collapse (every resample of a handful of unanimous votes gives the same fit), the model's own
+    uncertainty cannot, so no interval is ever narrower than the Laplace one. ``table.attrs["interval"]``
+    says which interval was computed.
     """
     data = count_votes(votes)
     if len(data.items) == 0:
         raise InputError("There are no usable votes; each row needs left, right and a choice.")
     fit = fit_pairwise(data.counts, model, prior_strength)
+    z = special.ndtri(0.5 + confidence / 2)
+    low, high = fit.scores - z * fit.se, fit.scores + z * fit.se
+    described = f"Laplace (normal) {confidence:.0%} interval"
     if n_bootstrap > 0:
-        boot = bootstrap_scores(data, model, n_bootstrap, seed, confidence, prior_strength, progress)
-        low, high = boot.ci_low, boot.ci_high
-    else:
-        z = special.ndtri(0.5 + confidence / 2)
-        low, high = fit.scores - z * fit.se, fit.scores + z * fit.se
-    return pd.DataFrame({
+        if len(data.annotators) == 0:  # votes without annotators: each vote is its own unit
+            data = count_votes(pd.DataFrame(votes).assign(annotator="all"), items=data.items)
+        boot = bootstrap_scores(data, model, n_bootstrap, seed, confidence, prior_strength, progress, unit)
+        low, high = np.fmin(low, boot.ci_low), np.fmax(high, boot.ci_high)
+        described = (f"{confidence:.0%} bootstrap percentile interval over {n_bootstrap} resamples of "
+                     f"{'annotators' if boot.unit == 'annotator' else 'single votes'}, at least the Laplace interval")
+    table = pd.DataFrame({
         "item": data.items, "score": fit.scores, "ci_low": low, "ci_high": high,
         "se": fit.se, "n_comparisons": data.n_comparisons,
     })
+    table.attrs["interval"] = described
+    return table

@@ -28,7 +28,7 @@ from backend.store.models import Comparison
 @dataclass(frozen=True)
 class ServedPair:
     pair_id: str
-    left_image: str  # file path
+    left_image: str  # the image's name in the media store, ending <sha256>.png (Media.served_name)
     right_image: str
     progress: quality.Progress
 
@@ -56,7 +56,8 @@ def next_pair(campaign: str, annotator_id: str, *, hf_user: str | None = None, d
     pair, gold_id = _choose(req, np.random.default_rng())
     token = tokens.issue(req.campaign.secret, req.key, "p", req.campaign.id, pair, gold_id)
     left, right = (req.campaign.items[i] for i in pair)
-    return ServedPair(token, req.db.media.file(left.sha256), req.db.media.file(right.sha256), progress)
+    media = req.db.media
+    return ServedPair(token, media.served_name(left.sha256), media.served_name(right.sha256), progress)
 
 
 def parse_choice(choice: object, allow_tie: bool, campaign: str) -> str:

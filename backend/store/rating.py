@@ -30,7 +30,7 @@ SCALE = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
 @dataclass(frozen=True)
 class ServedItem:
     item_id: str
-    image: str  # file paths
+    image: str  # names in the media store, ending <sha256>.png (Media.served_name)
     composite: str | None
     reference: str | None
     progress: quality.Progress
@@ -64,9 +64,9 @@ def next_item(campaign: str, annotator_id: str, *, hf_user: str | None = None, d
     item = req.campaign.items[item_id]
     media = req.db.media
     token = tokens.issue(req.campaign.secret, req.key, "r", req.campaign.id, (item_id,), gold.id if gold else None)
-    return ServedItem(token, media.file(item.sha256),
-                      media.file(item.composite_sha256) if item.composite_sha256 else None,
-                      media.file(item.reference_sha256) if item.reference_sha256 else None, progress)
+    return ServedItem(token, media.served_name(item.sha256),
+                      media.served_name(item.composite_sha256) if item.composite_sha256 else None,
+                      media.served_name(item.reference_sha256) if item.reference_sha256 else None, progress)
 
 
 def parse_score(score: object) -> int:

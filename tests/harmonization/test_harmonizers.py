@@ -154,3 +154,32 @@ def test_similarity_overlay_picture(validation_set):
     picture = similarity_overlay(sample.composite, sample.mask, details["similarity_map"], details["instances"], stretch=True)
     assert picture.shape == sample.composite.shape and picture.dtype == np.uint8
     assert (picture[sample.mask] == 255).all(axis=1).any(), "the foreground outline is drawn in white"
+
+
+def test_service_reports_failing_methods_and_works_at_a_working_size(tmp_path):
+    """Issue #22: srh-full (no weights) is a row with its reason beside the other results; a composite above
+    the working size is harmonized there and the result is carried back to its own size."""
+    from PIL import Image
+
+    from backend.harmonization.service import full_size_result, harmonize_run
+
+    image = np.repeat(np.repeat(sample_photo("coffee"), 2, axis=0), 2, axis=1)  # 1200 x 800
+    mask = np.zeros(image.shape[:2], dtype=bool)
+    mask[200:600, 300:900] = True
+    Image.fromarray(image).save(tmp_path / "composite.jpg", quality=95)
+    Image.fromarray(mask.astype(np.uint8) * 255).save(tmp_path / "mask.png")
+    run = harmonize_run(tmp_path / "composite.jpg", tmp_path / "mask.png", ["reinhard", "srh-full"],
+                        failures="report", working_pixels=300 * 200)
+    assert run.working_size == (300, 200) and run.original_size == (1200, 800) and run.reduced
+    assert "working size" in run.notes[0]
+    good, missing = run.results
+    assert good.result is not None and not good.error
+    assert missing.result is None and "srh-full" in missing.error
+    full = full_size_result(tmp_path / "composite.jpg", tmp_path / "mask.png", run, good.result.image)
+    composite = np.asarray(Image.open(tmp_path / "composite.jpg"))
+    assert full.shape == composite.shape
+    np.testing.assert_array_equal(full[~mask], composite[~mask])  # the background keeps its full detail
+    with pytest.raises(InputError, match="No harmonizer could run"):
+        harmonize_run(tmp_path / "composite.jpg", tmp_path / "mask.png", ["srh-full"], failures="report")
+    with pytest.raises(Exception, match="srh-full"):  # the command line stops at the first problem
+        harmonize_run(tmp_path / "composite.jpg", tmp_path / "mask.png", ["srh-full"])

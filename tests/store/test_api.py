@@ -139,8 +139,8 @@ def test_gradio_endpoints_over_plain_http_give_4xx_sentences_and_no_server_path(
             ("rate", [name, user, item_id, "9", "g1"], 400, "from 1"),
             ("rate", [name, "made-up", item_id, "3", "g2"], 403, "new_annotator"),
             ("next_item", [unique_name("nope"), user], 400, "There is no campaign"),
-            ("leaderboard", [name, "bt", 2.5], 400, "bootstrap rounds"),
-            ("leaderboard", [name, "bt", float("nan")], 400, "NaN is not a number"),  # refused before Gradio
+            ("leaderboard", [name, "bt", 2.5, "rating"], 400, "bootstrap rounds"),
+            ("leaderboard", [name, "bt", float("nan"), "rating"], 400, "NaN is not a number"),  # refused before Gradio
         ]
         for api, data, status, message in cases:
             response = run(api, content=json.dumps({"data": data}).encode())

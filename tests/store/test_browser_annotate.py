@@ -1,4 +1,5 @@
-"""(d) A person annotates with the keyboard in Chromium: three pairs (left, right, tie), then one rating."""
+"""(d) A person annotates with the keyboard in Chromium: three pairs (left, right, tie), then one rating; the progress
+says "n of N"."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def choose_campaign(page, name: str) -> None:
 
 
 def wait_for_progress(page, answered: int) -> None:
-    page.locator("#annotate-progress").get_by_text(f"{answered} answered", exact=False).wait_for()
+    page.locator("#annotate-progress").get_by_text(f"{answered} of ", exact=False).wait_for()
 
 
 def test_keyboard_annotation_of_three_pairs_and_a_rating(store_app, app_db, campaign_files, browser_page):

@@ -27,7 +27,7 @@ from tests.store.conftest import METHODS, PHOTOS, annotator, make_campaign
 
 
 def media_files(db) -> set[str]:
-    return {p.name for p in db.media.root.rglob("*.png")} if db.media.root.exists() else set()
+    return set(db.media.hashes())
 
 
 def test_pairwise_campaign_from_manifest_stores_each_image_once_by_content_hash(db, campaign_files):
@@ -35,11 +35,11 @@ def test_pairwise_campaign_from_manifest_stores_each_image_once_by_content_hash(
     assert info.kind == "pairwise" and info.allow_tie and info.gold_rate == 0.2
     assert sorted(info.groups) == sorted(PHOTOS) and all(len(ids) == len(METHODS) for ids in info.groups.values())
     assert len(info.ordinary_ids) == 12 and len(info.golds) == 1 and len(info.items) == 14
-    files = list(db.media.root.rglob("*.png"))
+    stored = db.media.hashes()
     # 12 results + 3 references + 3 composites + 2 gold images, but the "identity" results have the same
-    # pixels as their references: content addressing stores those once, so 17 distinct files
-    assert len(files) == 17
-    assert all(hashlib.sha256(f.read_bytes()).hexdigest() == f.stem for f in files)
+    # pixels as their references: content addressing stores those once, so 17 distinct images
+    assert len(stored) == 17 and db.media.primary.hashes() == stored  # all in the configured store
+    assert all(hashlib.sha256(db.media.get(h)).hexdigest() == h for h in stored)
     identity = [info.items[i] for i in info.groups["coffee"] if info.items[i].method == "identity"][0]
     assert identity.sha256 == identity.reference_sha256 and identity.composite_sha256 != identity.sha256
 

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from backend.store import session as _session_tables  # noqa: F401 - its tables join the models' metadata
 from backend.store.db import make_engine
 from backend.store.migrate import alembic_config, current_revision, head_revision, upgrade_to_head
 from backend.store.models import metadata

@@ -7,7 +7,6 @@ the Hugging Face session identity (in-process), and (slow) acknowledged votes su
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -58,7 +57,7 @@ def test_vote_round_trip_images_and_duplicate(http, app_db, campaign_files):
     left_id = served_token(info, served["pair_id"], user.rsplit(".", 1)[0]).item_ids[0]
     image = http.get(served["left_image"].lstrip("/"))
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
-    assert image.content == Path(app_db.media.file(info.items[left_id].sha256)).read_bytes()
+    assert image.content == app_db.media.get(info.items[left_id].sha256)
     assert "immutable" in image.headers["cache-control"]
     assert http.get(served["left_image"].lstrip("/"), headers={"If-None-Match": image.headers["etag"]}).status_code == 304
     body = {"campaign": name, "annotator_id": user, "pair_id": served["pair_id"], "choice": "tie",
