@@ -5,13 +5,17 @@ of the same packages and fails on a photo collection it never saw. So every qual
 its usual split:
 
 * **per source** -- the figure on the samples of each photo source (``backend.data.photos``: plasma, mate,
-  opencv, lomiri, gcompris), for models that are not trained (or whose shipped version is evaluated as it is);
+  opencv, lomiri, gcompris, lxqt), for models that are not trained (or whose shipped version is evaluated as it is);
 * **leave-one-source-out (LOSO)** -- for models trained here: one fold per source, trained on the other
   sources (their ``train`` split; their ``validation`` split chooses checkpoints) and evaluated on every
   sample of the held-out source (all its splits: none of its photos was seen), then the mean over folds --
   the number we steer by;
 * **unseen** -- the figure on the ``gcompris-unseen`` photos (split ``unseen``), the fixed set no training
   run or model choice ever reads.
+
+A model shipped as it is (trained once on some sources) is held out only on the other sources: its block names
+the sources it trained on, and ``mean_over_held_out_sources`` averages the rest. For a training-free model, or one
+retrained per fold, every source is held out and that mean equals ``mean_over_sources``.
 
 This module holds the bookkeeping only (which rows are in which fold, averaging); what a figure is stays
 with each benchmark. Rows are described by two aligned sequences: each sample's ``source`` and ``split``.
@@ -99,14 +103,34 @@ def mean_over_folds(per_fold: dict[str, dict], exclude: Sequence[str] = ("unseen
     return mean
 
 
-def summary(per_fold: dict[str, dict], unseen: dict | None = None) -> dict:
-    """``{"per_source": ..., "mean_over_sources": ..., "unseen": ...}``, the block each benchmark writes."""
+def summary(per_fold: dict[str, dict], unseen: dict | None = None, trained_on: Sequence[str] | None = None) -> dict:
+    """``{"per_source": ..., "mean_over_sources": ..., "held_out_sources": ..., "mean_over_held_out_sources": ...,
+    "unseen": ...}``, the block each benchmark writes.
+
+    ``trained_on``: the sources a shipped model trained on (None: a training-free model, or per-fold retrained
+    models whose every fold is held out). ``mean_over_held_out_sources`` averages only the other sources -- for a
+    shipped model, the sources it never saw -- and is the figure we steer by (:func:`add_held_out_mean`).
+    """
     out = {"per_source": {k: v for k, v in per_fold.items() if k != "unseen"},
            "mean_over_sources": mean_over_folds(per_fold)}
     unseen = unseen if unseen is not None else per_fold.get("unseen")
     if unseen is not None:
         out["unseen"] = unseen
-    return out
+    return add_held_out_mean(out, trained_on)
+
+
+def add_held_out_mean(block: dict, trained_on: Sequence[str] | None = None) -> dict:
+    """Add ``held_out_sources`` (the sources of ``block["per_source"]`` outside ``trained_on``) and
+    ``mean_over_held_out_sources`` (their mean, :func:`mean_over_folds`) to a :func:`summary` block; returns it.
+    With ``trained_on`` None the block's own ``trained_on_sources`` (when present) is used."""
+    if trained_on is None:
+        trained_on = block.get("trained_on_sources")
+    trained = {str(s) for s in (trained_on or ())}
+    per_source = block.get("per_source", {})
+    held = [s for s in per_source if s not in trained]
+    block["held_out_sources"] = held
+    block["mean_over_held_out_sources"] = mean_over_folds({s: per_source[s] for s in held})
+    return block
 
 
 def source_counts(sources: Sequence[str], keys: Sequence[str] | None = None) -> dict[str, int]:

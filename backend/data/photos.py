@@ -13,6 +13,12 @@ grayscale calibration shots and images smaller than 256 px are left out):
   opt-in (``sources``; :data:`DEFAULT_SOURCES` leaves it out), so every set built before it existed --
   and the shipped assets made from those sets -- is rebuilt exactly by its recorded command;
   ``promptiqa build-data --sources`` uses it.
+* ``lxqt-themes`` (/usr/share/lxqt/wallpapers): the photographs in :data:`LXQT_PHOTOS` (landscapes, sky, flowers,
+  butterflies; the logo and origami renders of the folder are left out). Licence: CC-BY-SA 3.0 (the folder's
+  ``License`` file: LXQt Project Team, photos by stefonarch); ``debian/copyright`` covers them with the package's
+  LGPL-2.1+. Opt-in like lomiri (``sources``). Desktop packages looked at and left out because they ship renders
+  or abstract art only: ``ukui-wallpapers``, ``gnome-backgrounds`` (43), ``sway-backgrounds``,
+  ``xfdesktop4-data``, ``lomiri-wallpapers`` (not -16.04/-20.04), ``eterm``.
 * ``gcompris-qt-data`` (/usr/share/gcompris-qt/rcc): real photographs inside the Qt resource files of
   three activities, :data:`GCOMPRIS_ACTIVITIES` -- ``erase`` (animals), ``explore_monuments`` (buildings,
   landscapes) and the photographs of ``details`` (:data:`GCOMPRIS_DETAILS_PHOTOS`; its Van Gogh paintings are
@@ -51,11 +57,12 @@ from backend.images import load_image
 
 APT_COMMAND = "apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc"
 EXTRA_APT_PACKAGES = "lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"  # the opt-in ``lomiri`` source
+LXQT_APT_PACKAGE = "lxqt-themes"  # the opt-in ``lxqt`` source
 GCOMPRIS_APT_PACKAGE = "gcompris-qt-data"  # the opt-in ``gcompris`` source and the unseen evaluation source
 UNSEEN_SOURCE = "gcompris-unseen"
-SOURCES = ("plasma", "mate", "opencv", "lomiri", "gcompris", UNSEEN_SOURCE)
+SOURCES = ("plasma", "mate", "opencv", "lomiri", "gcompris", "lxqt", UNSEEN_SOURCE)
 DEFAULT_SOURCES = ("plasma", "mate", "opencv")
-TRAINING_SOURCES = ("plasma", "mate", "opencv", "lomiri", "gcompris")  # every source a model may train on
+TRAINING_SOURCES = ("plasma", "mate", "opencv", "lomiri", "gcompris", "lxqt")  # every source a model may train on
 SPLITS = ("train", "validation", "test")
 UNSEEN_SPLIT = "unseen"  # the split of every photo of the unseen source
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
@@ -65,6 +72,7 @@ MATE_DIR = Path("/usr/share/backgrounds/mate")
 OPENCV_DIR = Path("/usr/share/doc/opencv-doc/examples/data")
 LOMIRI_DIR = Path("/usr/share/backgrounds")
 GCOMPRIS_DIR = Path("/usr/share/gcompris-qt/rcc")
+LXQT_DIR = Path("/usr/share/lxqt/wallpapers")
 
 PLASMA_PHOTOS = (
     "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
@@ -82,6 +90,10 @@ LOMIRI_PHOTOS = (
     "aitzgorri_by_Aitzol_Berasategi.jpg", "free_by_Peter_Nerlich.jpg", "friends_by_Aitzol_Berasategi.jpg",
     "greentock_by_Peter_Nerlich.jpg", "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg",
     "seeding_by_Clements_Engelhardt.jpg", "sunset_by_Aitzol_Berasategi.jpg",
+)
+LXQT_PHOTOS = (
+    "Butterfly-Kenneth-Wimer.jpg", "Valendas.png", "after-the-rain.jpg", "appleflower.png", "beam.png", "butterfly.png",
+    "cloud.png", "drop.png", "flowers.png", "fog.jpg", "this-is-not-windows.jpg",
 )
 GCOMPRIS_ACTIVITIES = ("erase", "explore_monuments", "details")
 GCOMPRIS_UNSEEN_ACTIVITIES = ("explore_farm_animals", "explore_world_animals", "explore_world_music", "clickgame")
@@ -209,7 +221,7 @@ def _gcompris(root: Path, source: str, activities) -> list[tuple[str, Path]]:
 def _roots() -> dict[str, Path]:
     """Package folders; the setting ``HARMONYLAB_PHOTO_ROOT`` (a folder holding the same tree) overrides /usr/share."""
     folders = (("plasma", PLASMA_DIR), ("mate", MATE_DIR), ("opencv", OPENCV_DIR), ("lomiri", LOMIRI_DIR),
-               ("gcompris", GCOMPRIS_DIR))
+               ("gcompris", GCOMPRIS_DIR), ("lxqt", LXQT_DIR))
     prefix = settings.current().photo_root
     if prefix is not None:
         return {name: prefix / path.relative_to("/usr/share") for name, path in folders}
@@ -237,11 +249,15 @@ def list_photos(split: str | None = None, fractions: tuple[float, float, float] 
     readers = {"plasma": lambda: _plasma(roots["plasma"]), "mate": lambda: _mate(roots["mate"]),
                "opencv": lambda: _listed("opencv", roots["opencv"], OPENCV_PHOTOS),
                "lomiri": lambda: _listed("lomiri", roots["lomiri"], LOMIRI_PHOTOS),
+               "lxqt": lambda: _listed("lxqt", roots["lxqt"], LXQT_PHOTOS),
                "gcompris": lambda: _gcompris(roots["gcompris"], "gcompris", GCOMPRIS_ACTIVITIES),
                UNSEEN_SOURCE: lambda: _gcompris(roots["gcompris"], UNSEEN_SOURCE, GCOMPRIS_UNSEEN_ACTIVITIES)}
     found = {source: readers[source]() for source in sources}
     if "lomiri" in found and not found["lomiri"]:
         raise InputError(f"The lomiri photo source is not installed; run `apt-get install -y {EXTRA_APT_PACKAGES}` "
+                         "(as root, after apt-get update).")
+    if "lxqt" in found and not found["lxqt"]:
+        raise InputError(f"The lxqt photo source is not installed; run `apt-get install -y {LXQT_APT_PACKAGE}` "
                          "(as root, after apt-get update).")
     for source in ("gcompris", UNSEEN_SOURCE):
         if source in found and not found[source]:

@@ -16,6 +16,7 @@ from backend.data.photos import (
     UNSEEN_SPLIT,
     draw_photo,
     list_photos,
+    load_photo,
     skimage_photos,
     source_of,
     unseen_photos,
@@ -192,3 +193,40 @@ def test_builders_record_sources_and_build_the_unseen_split(mixed_root, tmp_path
     scores = pd.read_csv(out / "scores.csv")
     assert scores.groupby("source")["photo"].nunique().to_dict() == {"gcompris": 2, UNSEEN_SOURCE: 1, "opencv": 3}
     assert set(scores.loc[scores["source"] == UNSEEN_SOURCE, "split"]) == {UNSEEN_SPLIT}
+
+
+def test_lxqt_source_lists_only_its_photographs(tmp_path, settings_env):
+    """lxqt-themes' wallpapers folder: the allow-listed photographs are listed (opt-in source), the renders beside
+    them are not, and a missing package names its apt-get command."""
+    settings_env(HARMONYLAB_PHOTO_ROOT=tmp_path, HARMONYLAB_DATA_DIR=tmp_path / "data")
+    with pytest.raises(InputError, match="apt-get install -y lxqt-themes"):
+        list_photos(sources=("lxqt",))
+    folder = tmp_path / "lxqt" / "wallpapers"
+    folder.mkdir(parents=True)
+    photos = list(skimage_photos(200).values())
+    Image.fromarray(photos[0]).save(folder / "fog.jpg", quality=95)
+    Image.fromarray(photos[1]).save(folder / "Valendas.png")
+    Image.fromarray(photos[2]).save(folder / "origami-dark.png")  # a render of the package: not on the list
+    listed = list_photos(sources=("lxqt",))
+    assert [(p.key, p.source) for p in listed] == [("lxqt/Valendas.png", "lxqt"), ("lxqt/fog.jpg", "lxqt")]
+    assert all(p.split in ("train", "validation", "test") for p in listed)
+    assert load_photo(listed[1].path, max_side=64).shape[1] == 64
+    from backend.data.photos import DEFAULT_SOURCES, TRAINING_SOURCES
+
+    assert "lxqt" in TRAINING_SOURCES and "lxqt" not in DEFAULT_SOURCES  # opt-in: the shipped sets are unchanged
+
+
+def test_held_out_mean_leaves_out_the_sources_a_model_trained_on():
+    per_source = {"a": {"srcc": 0.9, "n": 4}, "b": {"srcc": 0.5, "n": 4}, "c": {"srcc": 0.3, "n": 2},
+                  "unseen": {"srcc": 0.1, "n": 3}}
+    shipped = by_source.summary(per_source, trained_on=["a"])
+    assert shipped["held_out_sources"] == ["b", "c"]
+    assert shipped["mean_over_held_out_sources"] == {"srcc": pytest.approx(0.4), "n": 3.0, "folds": 2}
+    assert shipped["mean_over_sources"]["srcc"] == pytest.approx(1.7 / 3)
+    assert shipped["unseen"] == {"srcc": 0.1, "n": 3}
+    free = by_source.summary(per_source)  # training-free: every source is held out
+    assert free["held_out_sources"] == ["a", "b", "c"] and free["mean_over_held_out_sources"] == free["mean_over_sources"]
+    block = {"per_source": {"a": {"x": 1.0}, "b": {"x": 2.0}}, "trained_on_sources": ["b"]}
+    assert by_source.add_held_out_mean(block)["mean_over_held_out_sources"] == {"x": 1.0, "folds": 1}
+    everything = by_source.summary({"a": {"x": 1.0}}, trained_on=["a"])
+    assert everything["held_out_sources"] == [] and everything["mean_over_held_out_sources"] == {"folds": 0}
