@@ -35,6 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import RESULTS_DIR, best_seconds_interleaved, machine  # noqa: E402
+from benchmarks.source_sets import loso_line  # noqa: E402
 
 
 def timing_inputs(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,9 +70,11 @@ def composite_sources(data: str | Path) -> dict[str, str]:
     return {Path(name).stem: info.get("source") or source_of(info.get("photo", "")) for name, info in manifest.items()}
 
 
-def ratios_by_source(per_image: dict[str, list[dict]], sources: dict[str, str]) -> dict:
+def ratios_by_source(per_image: dict[str, list[dict]], sources: dict[str, str],
+                     trained_on: dict[str, list[str]] | None = None) -> dict:
     """Method -> {"per_source": {source: fMSE / composite fMSE}, "mean_over_sources": ...} (``per_image`` must hold
-    "composite"); a source's ratio is the ratio of its mean fMSEs, like the overall figure."""
+    "composite"); a source's ratio is the ratio of its mean fMSEs, like the overall figure. ``trained_on``: the
+    sources each trained method saw (``mean_over_held_out_sources`` leaves them out)."""
     from backend.data import by_source
 
     grouped = {name: fmse_by_kind(rows, sources) for name, rows in per_image.items()}
@@ -80,7 +83,9 @@ def ratios_by_source(per_image: dict[str, list[dict]], sources: dict[str, str]) 
     for name, groups in grouped.items():
         per_source = {source: {"fmse_ratio": groups[source]["fmse"] / base[source]["fmse"], "count": groups[source]["count"]}
                       for source in base if source in groups}
-        out[name] = by_source.summary(per_source)
+        out[name] = by_source.summary(per_source, trained_on=(trained_on or {}).get(name))
+        if (trained_on or {}).get(name):
+            out[name]["trained_on_sources"] = list(trained_on[name])
     return out
 
 
@@ -137,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         results["methods"][name] = {"quality": report["table"], "eval_seconds_per_image": report["seconds_per_image"],
                                     "fmse_by_kind": fmse_by_kind(per_image[name], kinds)}
         print(format_table(name, report["table"]))
+    srh_sources = weights.read_card(ASSETS_DIR / SHIPPED_WEIGHTS).get("data", {}).get("sources",
+                                                                                     ["plasma", "mate", "opencv"])
     if len(set(sources.values())) > 1:
-        results["by_source"] = ratios_by_source(per_image, sources)
+        results["by_source"] = ratios_by_source(per_image, sources, {"srh-tiny": srh_sources})
     if args.unseen:
         unseen_rows = {name: evaluate_harmonizer(registry.create(name), args.unseen, args.limit)["per_image"]
                        for name in methods}
@@ -147,16 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in methods:
             results["by_source"].setdefault(name, {})["unseen"] = unseen_ratio[name]["unseen"]
     if "by_source" in results:
-        card = weights.read_card(ASSETS_DIR / SHIPPED_WEIGHTS)
         results["by_source_note"] = ("fMSE / composite fMSE per photo source; srh-tiny is the shipped network as it is "
-                                     f"(trained on {card.get('data', {}).get('sources', ['plasma', 'mate', 'opencv'])}, "
-                                     "not held out there); the other harmonizers are training-free")
-        print("\nfMSE x composite by photo source (mean over sources; unseen):")
+                                     f"(trained on {srh_sources}, not held out there: mean_over_held_out_sources leaves "
+                                     "them out); the other harmonizers are training-free")
+        print("\nfMSE x composite by photo source, leave-one-source-out (held-out sources, their mean; unseen):")
         for name, block in results["by_source"].items():
-            per = block.get("per_source", {})
-            print(f"{name:<18} mean {block.get('mean_over_sources', {}).get('fmse_ratio', float('nan')):.3f}  unseen "
-                  f"{block.get('unseen', {}).get('fmse_ratio', float('nan')):.3f} | "
-                  + " ".join(f"{s}:{v['fmse_ratio']:.3f}" for s, v in per.items()))
+            print(loso_line(name, block, ("fmse_ratio",), width=18))
     if args.skip_timing:
         RESULTS_DIR.mkdir(exist_ok=True)
         (RESULTS_DIR / f"{args.results_name}.json").write_text(json.dumps(results, indent=2, default=float) + "\n")

@@ -25,7 +25,7 @@ source (``gcompris-unseen``) the figures are SRCC against the true quality and *
 of composites whose ground truth scored better than the composite itself (ties count half; 50 % is chance).
 Training-free models (``harmonyiqa-seam``, the classical metrics) are evaluated per source as they are; the
 shipped HarmonyIQA-lite networks are too (their card says which sources they trained on: on those the
-figure is not held out). ``--loso-minutes M`` also retrains the lite model(s) of ``--loso-modes`` once per
+figure is not held out, and ``mean_over_held_out_sources`` leaves them out). ``--loso-minutes M`` also retrains the lite model(s) of ``--loso-modes`` once per
 source on the other sources (their train split; their validation split picks the epoch; M minutes each) and
 evaluates every composite of the held-out source: the leave-one-source-out figure, mean over folds.
 ``--by-source-limit N`` keeps N composites per source (deterministic), for bounded runs.
@@ -45,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import best_seconds, write_results  # noqa: E402
+from benchmarks.source_sets import loso_line  # noqa: E402
 
 LITE = ("harmonyiqa-lite-nr", "harmonyiqa-lite-fr")
 TARGET_MS = 50.0
@@ -212,16 +213,12 @@ def by_source_section(data: str, limit: int | None, models: tuple[str, ...]) -> 
             per_source = by_source.figures_by_source(
                 table["source"], lambda mask, s=scores, c=card: source_figures(s, table, mask, c.lower_better),
                 table["split"])
-            block = by_source.summary(per_source)
+            block = by_source.summary(per_source, trained_on=trained_on)
             block.update(trained_on_sources=trained_on, ms_per_image=round(1000 * seconds / max(timed, 1), 2),
                          evaluation="shipped model as it is (sources it trained on are not held out)" if trained_on
                          else "training-free: per source")
             section["models"][label] = block
-            mean, unseen = block["mean_over_sources"], block.get("unseen", {})
-            print(f"{label:28s} mean over sources SRCC {mean.get('srcc', float('nan')):+.3f}, real preferred "
-                  f"{mean.get('real_preferred', float('nan')):.2f}; unseen {unseen.get('srcc', float('nan')):+.3f} / "
-                  f"{unseen.get('real_preferred', float('nan')):.2f} | " + " ".join(
-                      f"{s}:{f['srcc']:+.2f}/{f['real_preferred']:.2f}" for s, f in block["per_source"].items()))
+            print(loso_line(label, block, ("srcc", "real_preferred"), width=28), flush=True)
     return section
 
 

@@ -1,13 +1,14 @@
 """Distorted photos grouped by photo source, for the by-source sections of the quality benchmarks (issue #23).
 
-Each source of ``backend.data.photos`` (plasma, mate, opencv, lomiri, gcompris) and the unseen source
+Each source of ``backend.data.photos`` (plasma, mate, opencv, lomiri, gcompris, lxqt) and the unseen source
 (``gcompris-unseen``, reported as ``unseen``) gives up to N photos (all splits, a fixed choice: the first N by
 the SHA-256 of their key); each photo, prepared by the benchmark's ``prepare`` (a crop at the model's working
 size), is distorted by ``families`` at levels 1-5 of ``backend.data.distortions`` (the pristine image once).
 :func:`nr_by_source` scores them with registry NR models and reports, per source, the SRCC against -level
 pooled over the source's images and ``within``: the mean SRCC of the six versions of each (photo, family),
 the ranking a distortion level defines. A model trained on some photos of a source is not held out there
-(the benchmark says which sources its card names); the unseen source is held out for every model.
+(the benchmark says which sources its card names; ``mean_over_held_out_sources`` leaves them out); the unseen
+source is held out for every model. :func:`loso_line` prints a block.
 """
 
 from __future__ import annotations
@@ -93,7 +94,29 @@ def nr_by_source(models: dict[str, object], per_source: int, prepare: Callable, 
                                           for label, f in per_model.items()))
     out = {}
     for label, figures in per_model.items():
-        block = by_source.summary(figures)
-        block["trained_on_sources"] = (trained_on or {}).get(label)
+        sources = (trained_on or {}).get(label)
+        block = by_source.summary(figures, trained_on=sources)
+        block["trained_on_sources"] = sources
         out[label] = block
+        log(loso_line(label, block, ("srcc", "within")))
     return out
+
+
+def loso_line(label: str, block: dict, names: tuple[str, ...], width: int = 24) -> str:
+    """One printed line of a by-source block: each held-out source's figures, the mean over held-out sources (the
+    figure we steer by), the mean over all sources when a shipped model trained on some, and the unseen source."""
+
+    def figures(entry: dict) -> str:
+        return "/".join(f"{float(entry.get(n, float('nan'))):.3f}" for n in names)
+
+    held = block.get("held_out_sources", list(block.get("per_source", {})))
+    per = block.get("per_source", {})
+    line = (f"{label:<{width}} LOSO ({'/'.join(names)}) " + " ".join(f"{s}:{figures(per[s])}" for s in held if s in per)
+            + f" | mean over held-out sources {figures(block.get('mean_over_held_out_sources', {}))}")
+    trained = [s for s in per if s not in held]
+    if trained:
+        line += (f" | trained on {','.join(trained)}: " + " ".join(f"{s}:{figures(per[s])}" for s in trained)
+                 + f"; mean over all sources {figures(block.get('mean_over_sources', {}))}")
+    if "unseen" in block:
+        line += f" | unseen {figures(block['unseen'])}"
+    return line

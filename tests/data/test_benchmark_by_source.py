@@ -43,6 +43,25 @@ def test_fmse_ratios_by_source(tmp_path):
     assert block["network"]["per_source"]["mate"]["fmse_ratio"] == pytest.approx(0.5)
     assert block["network"]["mean_over_sources"]["fmse_ratio"] == pytest.approx(0.75)
     assert block["composite"]["mean_over_sources"]["fmse_ratio"] == pytest.approx(1.0)
+    shipped = ratios_by_source(per_image, sources, trained_on={"network": ["mate"]})["network"]
+    assert shipped["trained_on_sources"] == ["mate"] and shipped["held_out_sources"] == ["opencv"]
+    assert shipped["mean_over_held_out_sources"]["fmse_ratio"] == pytest.approx(1.0)
+    assert shipped["mean_over_sources"]["fmse_ratio"] == pytest.approx(0.75)
+
+
+def test_loso_line_prints_held_out_sources_their_mean_and_unseen():
+    from backend.data import by_source
+    from benchmarks.source_sets import loso_line
+
+    block = by_source.summary({"a": {"srcc": 0.9, "within": 1.0}, "b": {"srcc": 0.5, "within": 0.7},
+                               "c": {"srcc": 0.3, "within": 0.5}, "unseen": {"srcc": 0.2, "within": 0.4}},
+                              trained_on=["a"])
+    line = loso_line("model", block, ("srcc", "within"), width=6)
+    assert line.startswith("model  LOSO (srcc/within) b:0.500/0.700 c:0.300/0.500 | mean over held-out sources "
+                           "0.400/0.600 | trained on a: a:0.900/1.000; mean over all sources 0.567/0.733")
+    assert line.endswith("| unseen 0.200/0.400")
+    free = loso_line("free", by_source.summary({"a": {"srcc": 0.9}, "b": {"srcc": 0.5}}), ("srcc",))
+    assert "trained on" not in free and "unseen" not in free and "mean over held-out sources 0.700" in free
 
 
 def test_level_figures_and_distorted_versions():
