@@ -70,6 +70,20 @@ def composite_sources(data: str | Path) -> dict[str, str]:
     return {Path(name).stem: info.get("source") or source_of(info.get("photo", "")) for name, info in manifest.items()}
 
 
+def photos_by_source(data: str | Path) -> dict[str, int]:
+    """Distinct photos per source of a built set, from its manifest (empty without one)."""
+    from backend.data.photos import source_of
+
+    manifest_path = Path(data) / "manifest.json"
+    if not manifest_path.exists():
+        return {}
+    photos: dict[str, set] = {}
+    for info in json.loads(manifest_path.read_text()).values():
+        photo = info.get("photo", "")
+        photos.setdefault(info.get("source") or source_of(photo), set()).add(photo)
+    return {source: len(keys) for source, keys in sorted(photos.items())}
+
+
 def ratios_by_source(per_image: dict[str, list[dict]], sources: dict[str, str],
                      trained_on: dict[str, list[str]] | None = None) -> dict:
     """Method -> {"per_source": {source: fMSE / composite fMSE}, "mean_over_sources": ...} (``per_image`` must hold
@@ -154,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in methods:
             results["by_source"].setdefault(name, {})["unseen"] = unseen_ratio[name]["unseen"]
     if "by_source" in results:
+        results["by_source_photos"] = {**photos_by_source(args.data),
+                                       **({"unseen": sum(photos_by_source(args.unseen).values())} if args.unseen else {})}
         results["by_source_note"] = ("fMSE / composite fMSE per photo source; srh-tiny is the shipped network as it is "
                                      f"(trained on {srh_sources}, not held out there: mean_over_held_out_sources leaves "
                                      "them out); the other harmonizers are training-free")

@@ -37,6 +37,10 @@ def test_fmse_ratios_by_source(tmp_path):
     }))
     sources = composite_sources(tmp_path)
     assert sources == {"00000": "mate", "00001": "opencv"}
+    from benchmarks.harmonize import photos_by_source
+
+    assert photos_by_source(tmp_path) == {"mate": 1, "opencv": 1}
+    assert photos_by_source(tmp_path / "absent") == {}
     per_image = {"composite": [{"image": "00000", "fmse": 100.0}, {"image": "00001", "fmse": 400.0}],
                  "network": [{"image": "00000", "fmse": 50.0}, {"image": "00001", "fmse": 400.0}]}
     block = ratios_by_source(per_image, sources)
@@ -120,3 +124,25 @@ def test_record_by_source_copies_blocks_into_a_card(tmp_path):
         "from": "benchmarks/results/x.json", "measured_at": "now",
         "by_source.models.m": {"mean_over_sources": {"srcc": 0.5}}}
     assert main([str(results), str(card), "--path", "by_source.models.nothing"]) == 2
+
+
+def test_record_by_source_counts_photos_and_keeps_the_indentation(tmp_path, monkeypatch):
+    import scripts.record_by_source as record
+
+    block = {"per_source": {"a": {"srcc": 0.5, "photos": 3}, "b": {"srcc": 0.4, "photos": 2}},
+             "unseen": {"srcc": 0.1, "photos": 4}}
+    assert record.photo_counts({"x": block}) == {"per_source": {"a": 3, "b": 2, "unseen": 4}, "sources": 3, "photos": 9}
+    assert record.photo_counts({"x": block}, {"a": 7}) == {"per_source": {"a": 7}, "sources": 1, "photos": 7}
+    assert record.photo_counts({"x": {"per_source": {"a": {"srcc": 0.2}}}})["photos"] == 0
+    monkeypatch.setattr(record, "installed_photos", lambda: {"training_photos": 5})
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps({"measured_at": "now", "m": block, "counts": {"a": 6, "unseen": 2}}))
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"name": "m", "values": [1, 2]}, indent=1) + "\n")
+    assert record.main([str(results), str(card), "--path", "m", "--photos", "--photos-path", "counts"]) == 0
+    text = card.read_text()
+    assert text.startswith('{\n "name": "m",\n "values": [\n  1,')  # indent 1 kept
+    written = json.loads(text)["by_source"]
+    assert written["photos"] == {"per_source": {"a": 6, "unseen": 2}, "sources": 2, "photos": 8}
+    assert written["photos_installed"] == {"training_photos": 5} and written["m"] == block
+    assert record.indent_of("{}") == 2
