@@ -2,10 +2,11 @@
 
     python scripts/build_distorted_photos.py [--out data/distorted_photos] [--max-side 384]
         [--splits train validation test] [--families gaussian_blur jpeg ...] [--limit N]
-        [--sources plasma,mate,opencv,lomiri,gcompris] [--unseen]
+        [--sources plasma,mate,opencv,lomiri,gcompris,lxqt] [--unseen]
 
 For every installed photo (``backend.data.photos``; install the packages with
-``apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc``) it writes the pristine
+``apt-get install -y plasma-workspace-wallpapers mate-backgrounds opencv-doc``, and for the opt-in sources
+``lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 gcompris-qt-data lxqt-themes``) it writes the pristine
 photo and each distortion family at levels 1..5 as PNGs, and ``scores.csv`` with columns
 ``path, reference, photo, split, distortion, level, mos, mos_std, ssim, source`` (MOS proxy and its spread as
 documented in ``backend.data.distortions``; ``source`` is the photo's package, for per-source and
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument("--limit", type=int, help="only the first N photos (quick builds)")
     parser.add_argument("--sources", default="plasma,mate,opencv",
-                        help="photo sources, comma-separated (default: the shipped assets' data; also lomiri, gcompris)")
+                        help="photo sources, comma-separated (default: the shipped assets' data; also lomiri, gcompris, lxqt)")
     parser.add_argument("--unseen", action="store_true",
                         help="add the unseen evaluation source gcompris-unseen (split 'unseen', never trained on)")
     args = parser.parse_args(argv)

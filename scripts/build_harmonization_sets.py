@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="fraction of synthetic retouch swaps (0 = donor transfers only, the shipped network's "
                              "data; iHarmony4's test set has 31 %% HAdobe5k + Hday2night)")
     parser.add_argument("--sources", default="plasma,mate,opencv",
-                        help="photo sources, comma-separated (default: the shipped network's data; also lomiri, gcompris)")
+                        help="photo sources, comma-separated (default: the shipped network's data; also lomiri, gcompris, lxqt)")
     parser.add_argument("--balance-sources", action="store_true",
                         help="draw a source uniformly for each composite, then one of its photos")
     parser.add_argument("--unseen", type=int, default=0,

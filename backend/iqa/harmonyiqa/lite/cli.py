@@ -107,7 +107,7 @@ def add_lite_subcommands(subparsers) -> None:
                       help="composites of the unseen evaluation source gcompris-unseen (its own split; never trained on)")
     data.add_argument("--sources", default=DEFAULT_SOURCES,
                       help=f"photo sources, comma-separated (default: the shipped models' data, {DEFAULT_SOURCES}; "
-                           "also lomiri, gcompris)")
+                           "also lomiri, gcompris, lxqt)")
     data.add_argument("--balance-sources", action="store_true",
                       help="draw a source uniformly for each composite, then one of its photos")
     data.add_argument("--side", type=int, default=256, help="long side of the photos before cropping")
