@@ -83,8 +83,8 @@ def test_partial_results_unique_names_and_defaults(live_app, browser_page, tmp_p
 
 @pytest.mark.slow
 def test_a_large_image_is_scored_at_the_working_size(live_app, browser_page, tmp_path):
-    """Issue #22: a 36 MP photo (under the 40 MP limit) is scored at the working size, quickly, and the page says
-    so; it used to wait and fail."""
+    """Issue #22: a 36 MP photo (under the 40 MP limit) is scored at the working size and the page says so; it
+    used to wait and fail. (The time is printed, not asserted: tests do not assert on time.)"""
     import time
 
     from PIL import Image
@@ -103,4 +103,3 @@ def test_a_large_image_is_scored_at_the_working_size(live_app, browser_page, tmp
     print(f"\n36 MP scored in {seconds:.1f} s")
     status = dataframe_rows(page, "#score-status")
     assert all(row[1] == "✓ scored" and "the image is 7200x5000" in row[2] for row in status)
-    assert seconds < 30

@@ -8,8 +8,6 @@ with the campaign's completion code and return link, and no live-looking buttons
 
 from __future__ import annotations
 
-import statistics
-
 import pytest
 from sqlmodel import select
 
@@ -19,7 +17,6 @@ from tests.store.conftest import make_campaign, unique_name
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
-SERVER_MS_BOUND = 150
 
 
 @pytest.fixture
@@ -43,14 +40,6 @@ def worker_key(page) -> str:
     annotator = page.evaluate("() => window.localStorage.getItem('harmonylab-annotator-id')")
     assert annotator  # kept by the browser (encrypted); the key is read from the stored answers below
     return annotator
-
-
-def tap_and_time(page, selector: str) -> float:
-    """Tap ``selector``; the server time of the request it sends (request sent to first response byte, ms)."""
-    with page.expect_response(lambda response: "/run/predict" in response.url or "/queue/join" in response.url) as info:
-        page.locator(selector).tap()
-    timing = info.value.request.timing
-    return timing["responseStart"] - timing["requestStart"]
 
 
 def test_a_worker_votes_by_tap_on_a_phone(store_app, app_db, campaign_files, phone):
@@ -83,13 +72,10 @@ def test_a_worker_votes_by_tap_on_a_phone(store_app, app_db, campaign_files, pho
     page.locator("#worker-stage .hl-flicker").tap()
     assert "hl-flickering" in page.locator("#worker-stage .hl-pair").get_attribute("class")
 
-    # votes by tap, timed on the server side
-    server_ms = []
+    # votes by tap
     for answered, button in enumerate(("#worker-left", "#worker-right", "#worker-tie", "#worker-left"), start=1):
-        server_ms.append(tap_and_time(page, button))
+        page.locator(button).tap()
         page.locator("#worker-progress").get_by_text(f"{answered} of 6").wait_for()
-    print(f"\nserver time per tap (ms): {[round(ms) for ms in server_ms]}")
-    assert statistics.median(server_ms) < SERVER_MS_BOUND
     worker_key(page)
     with app_db.reading() as session:
         rows = session.exec(select(Comparison).where(Comparison.campaign_id == sessions.get_campaign(name, app_db).id)
