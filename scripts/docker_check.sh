@@ -59,7 +59,7 @@ trap 'exit 130' INT TERM
 
 # Small HTTP helper on the host (standard library only): wait for the page, call the JSON API.
 cat >"$work/check_http.py" <<'PY'
-import json, sys, urllib.error, urllib.request
+import json, sys, urllib.error, urllib.parse, urllib.request
 
 def call(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()
@@ -86,10 +86,13 @@ if sys.argv[1] == "votes":  # vote through /annotate/v1 as two annotators, then 
     names = [item["name"] for item in get("/campaigns")["campaigns"]]
     assert campaign in names, f"campaign {campaign} not among the open campaigns {names}"
     votes = []
-    for annotator, choice in (("docker-check-a", "left"), ("docker-check-b", "right")):
-        pair = get(f"/campaigns/{campaign}/next_pair?annotator_id={annotator}")
+    for label, choice in (("a", "left"), ("b", "right")):
+        status, _, content = call("POST", api + "/annotators", {})  # ids are issued by the server
+        assert status == 201, f"POST /annotators: {status} {content[:300]!r}"
+        annotator = json.loads(content)["annotator_id"]
+        pair = get(f"/campaigns/{campaign}/next_pair?annotator_id={urllib.parse.quote(annotator)}")
         body = {"campaign": campaign, "annotator_id": annotator, "pair_id": pair["pair_id"], "choice": choice,
-                "client_vote_id": f"{annotator}-1"}
+                "client_vote_id": f"docker-check-{label}-1"}
         status, _, content = call("POST", api + "/vote", body)
         ack = json.loads(content)
         assert status == 200 and ack.get("status") == "stored", f"POST /vote: {status} {ack}"
