@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     from backend.weights import ASSETS_DIR
 
     methods = [c.name for c in registry.list_models("harmonize") if registry.status(c.name).ready]
-    results: dict = {"machine": machine(), "data": args.data, "methods": {}}
+    results: dict = {"machine": machine(), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"), "data": args.data,
+                     "methods": {}}
     kinds = composite_kinds(args.data)
     sources = composite_sources(args.data)
     per_image: dict[str, list[dict]] = {}
