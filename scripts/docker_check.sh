@@ -104,7 +104,8 @@ if sys.argv[1] == "votes":  # vote through /annotate/v1 as two annotators, then 
     for key in ("left_image", "right_image"):
         status, kind, content = call("GET", origin + votes[0][2][key])
         assert status == 200 and kind == "image/png" and content[:8] == b"\x89PNG\r\n\x1a\n", (key, status, kind)
-    status, _, content = call("POST", api + "/vote", {"campaign": campaign, "choice": "sideways"})
+    status, _, content = call("POST", api + "/vote", {"campaign": campaign, "annotator_id": votes[0][0]["annotator_id"],
+                                                   "pair_id": votes[0][0]["pair_id"], "choice": "sideways"})
     assert status == 400 and "error" in json.loads(content), (status, content[:300])
     print(json.dumps({"stored": [ack["id"] for _, ack, _ in votes], "image": votes[0][2]["left_image"]}))
 
