@@ -38,6 +38,9 @@ def warm_up_imports() -> None:
 
 
 if __name__ == "__main__":
+    # started before launch: the warm-up runs while the server starts, so the first score after the page is
+    # ready does not share the interpreter with it (benchmarks/startup.py)
+    threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()
     demo.queue(default_concurrency_limit=config.concurrency)
     # app_kwargs: the plain JSON annotation API (ui/rest.py) on the same server and port, and the guard of the
     # Annotate tab's Gradio endpoints (ui/gradio_http.py: input bounds, 4xx statuses for user errors)
@@ -45,5 +48,4 @@ if __name__ == "__main__":
                 show_error=True, prevent_thread_lock=True, css=PAGE_CSS, head=PAGE_HEAD,
                 app_kwargs={"routes": rest.routes(), "middleware": [
                     Middleware(GradioGuard, api_names={index: fn.api_name for index, fn in demo.fns.items()})]})
-    threading.Thread(target=warm_up_imports, name="warm-up", daemon=True).start()
     demo.block_thread()
