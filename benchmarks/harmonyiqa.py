@@ -52,7 +52,6 @@ TARGET_MS = 50.0
 
 
 def load_rows(data: str, split: str, limit: int | None):
-    from backend.images import load_image, load_mask
     from backend.iqa.harmonyiqa.lite.data import read_index
 
     table = read_index(data)
@@ -60,6 +59,13 @@ def load_rows(data: str, split: str, limit: int | None):
     if limit:
         composites = sorted(set(Path(p).name.split("_")[0] for p in table["reference"]))[:limit]
         table = table[[Path(p).name.split("_")[0] in composites for p in table["reference"]]].reset_index(drop=True)
+    return table, decode_rows(table)
+
+
+def decode_rows(table) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(image, reference, mask) of each index row; a reference or mask shared by rows is decoded once."""
+    from backend.images import load_image, load_mask
+
     cache: dict[str, np.ndarray] = {}
 
     def cached(path, loader):
@@ -67,8 +73,7 @@ def load_rows(data: str, split: str, limit: int | None):
             cache[path] = loader(path)
         return cache[path]
 
-    rows = [(load_image(r.image), cached(r.reference, load_image), cached(r.mask, load_mask)) for r in table.itertuples()]
-    return table, rows
+    return [(load_image(r.image), cached(r.reference, load_image), cached(r.mask, load_mask)) for r in table.itertuples()]
 
 
 def entries(skip: set[str]) -> list[dict]:
@@ -179,17 +184,9 @@ def by_source_section(data: str, limit: int | None, models: tuple[str, ...]) -> 
     """Per-source and unseen figures of ``models`` (each without and, when it takes one, with the mask)."""
     from backend import registry, weights
     from backend.data import by_source
-    from backend.images import load_image, load_mask
 
     table = by_source_table(data, limit)
-    cache: dict[str, np.ndarray] = {}
-
-    def cached(path, loader):
-        if path not in cache:
-            cache[path] = loader(path)
-        return cache[path]
-
-    rows = [(load_image(r.image), cached(r.reference, load_image), cached(r.mask, load_mask)) for r in table.itertuples()]
+    rows = decode_rows(table)
     print(f"\nby source: {len(rows)} images, {table['reference'].nunique()} composites; composites per source: "
           + ", ".join(f"{s} {n}" for s, n in table.drop_duplicates("reference")["source"].value_counts().sort_index().items()))
     section: dict = {"composites_per_source": {s: int(n) for s, n in
