@@ -10,7 +10,8 @@ Intervals (issue #22: a single annotator or a handful of votes must give wide in
 a bootstrap that resamples whole annotators when there are at least ``MIN_ANNOTATORS_TO_RESAMPLE`` of them
 (their answers are correlated) and single answers otherwise (resampling one annotator redraws the same data),
 combined with the model's own uncertainty so that the interval is never narrower than it: pairwise, the
-Laplace interval of the fit; ratings, the t-interval of the mean with at least the spread of rounding to a
+Laplace interval of the fit (with a weak prior on each score, :data:`LEADERBOARD_PRIOR`, so that a method losing
+every vote gets a finite interval); ratings, the t-interval of the mean with at least the spread of rounding to a
 whole rating (1/sqrt(12) of a step), and the whole scale for a method rated once. Rating intervals are
 clipped to the scale. Every report states the scale, the interval, the vote counts and the agreement
 between annotators (Krippendorff's alpha, ``backend.scaling.agreement``).
@@ -159,12 +160,21 @@ def _caution(n_annotators: int, n_answers: int, n_methods: int) -> str:
     return ""
 
 
+# Prior strength (lambda of backend.scaling.pairwise) of the leaderboard's fits: Thurstone's standard-normal prior
+# of paper 001 Eq. 6, and for Bradley-Terry the same prior on the logistic scale (sd 1.702 logits, the factor
+# that matches the logistic to the normal CDF). Without it a method that loses (nearly) every vote has no finite
+# maximum-likelihood score: the scaling CLI's near-ML ridge (1e-6) then gives a gap of ~log(n / 1e-6) and a Laplace
+# standard error of ~1/sqrt(1e-6), i.e. intervals of hundreds of logits that say nothing. With the prior such a
+# method sits a few units below the others with an interval of a few units: wide, finite, and still never zero.
+LEADERBOARD_PRIOR = {"thurstone": 1.0, "bt": 1.0 / 1.702**2}
+
+
 def _pairwise_report(info, answers, model, n_bootstrap, seed, progress) -> RankingReport:
     if model not in PAIRWISE_MODELS:
         raise InputError(f"Unknown scaling model '{model}'; choose one of {', '.join(PAIRWISE_MODELS)}.")
     votes = answers[["annotator", "left", "right", "choice"]]
     table = scale_votes(votes, "thurstone" if model == "thurstone" else "bt", n_bootstrap=n_bootstrap,
-                        seed=seed, progress=progress)
+                        seed=seed, progress=progress, prior_strength=LEADERBOARD_PRIOR[model])
     interval = table.attrs.get("interval", "")
     table = table.rename(columns={"item": "method", "n_comparisons": "n"})[["method", "score", "ci_low", "ci_high", "n"]]
     table["n"] = table["n"].round().astype(int)  # votes a method took part in (a tie is one vote too)
@@ -172,7 +182,7 @@ def _pairwise_report(info, answers, model, n_bootstrap, seed, progress) -> Ranki
     n_annotators = int(answers["annotator"].nunique())
     scale_text = ("Bradley–Terry log-strength (logistic; a difference of 1 means the higher one wins 73 % of the "
                   "time)" if model == "bt" else "Thurstone Case V scale (a difference of 1 means the higher one "
-                  "wins 84 % of the time)") + ", centred on 0"
+                  "wins 84 % of the time)") + ", centred on 0, with a weak standard-normal-like prior on each method's score"
     summary = {"kind": "pairwise", "answers": int(len(answers)), "answer_word": "votes", "annotators": n_annotators,
                "scale": scale_text, "interval": interval, "bootstrap_unit": bootstrap_unit(n_annotators),
                "agreement": vote_agreement(answers).text,

@@ -148,6 +148,27 @@ def test_one_annotator_and_few_votes_give_wide_intervals_never_zero_width(databa
     assert report.summary["bootstrap_unit"] == "vote" and "single votes" in report.summary["interval"]
 
 
+def test_a_method_that_loses_every_vote_gets_a_finite_interval_of_a_few_units(database, tmp_path):
+    """A unanimous loser has no maximum-likelihood score: with the scaling CLI's near-ML ridge its Bradley-Terry
+    interval spanned hundreds of logits. The leaderboard's weak prior keeps it a few units wide, below the
+    others, and still never zero width."""
+    from backend.store import pairwise
+
+    name, items = build_campaign(database, tmp_path, "pairwise")
+    voters = [sign(database, f"strict-{k}") for k in range(6)]
+    for k in range(60):
+        served = pairwise.next_pair(name, voters[k % 6], db=database)
+        left = items[served.left_image].method
+        choice = ("right" if left == "strong" else "left") if "strong" in (left, items[served.right_image].method) \
+            else ("left" if k % 2 else "right")
+        pairwise.vote(name, voters[k % 6], served.pair_id, choice, uuid.uuid4().hex, db=database)
+    for model in ("bt", "thurstone"):
+        table = leaderboard.ranking_report(name, model, 100, db=database).table.set_index("method")
+        widths = table["ci_high"] - table["ci_low"]
+        assert np.isfinite(widths).all() and (widths > 0.3).all() and (widths < 8).all(), widths
+        assert table["score"].idxmin() == "strong" and table.loc["strong", "ci_high"] < table["score"].drop("strong").min()
+
+
 def test_rating_intervals_stay_on_the_scale_and_a_single_rating_spans_it(database, tmp_path):
     from backend.store import rating
 

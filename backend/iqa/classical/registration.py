@@ -57,12 +57,21 @@ def parse_range(text: str) -> tuple[float, float]:
 
 
 def pyiqa_cache_file(filename: str):
-    """pyiqa's own download folder (it fetches the same files there)."""
+    """pyiqa's own download folder (it fetches the same files there): ``torch.hub.get_dir()``, worked out from
+    the same environment variables without importing torch (the Score tab's model list asks while the page is
+    built, and importing torch costs seconds of the first page)."""
+    import os
+    import sys
     from pathlib import Path
 
-    from torch.hub import get_dir
+    if "torch" in sys.modules:  # already paid for: ask torch itself (also honours torch.hub.set_dir)
+        from torch.hub import get_dir
 
-    path = Path(get_dir()) / "pyiqa" / filename
+        hub = Path(get_dir())
+    else:
+        cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        hub = Path(os.path.expanduser(os.environ.get("TORCH_HOME") or os.path.join(cache_home, "torch"))) / "hub"
+    path = hub / "pyiqa" / filename
     return path if path.is_file() else None
 
 
