@@ -13,7 +13,8 @@ restarts and is shared by every replica of one database (:mod:`backend.store.ann
 signing keys from it; the value itself is never sent to a browser).
 
 Only these modules read ``os.environ``: this one, and test fixtures. (Libraries we use read their own
-variables too -- ``HF_HUB_OFFLINE`` by ``huggingface_hub``, ``GRADIO_*`` by Gradio.)
+variables too -- ``HF_HUB_OFFLINE`` by ``huggingface_hub``, ``GRADIO_*`` by Gradio, ``TORCH_HOME`` by torch;
+:func:`torch_hub_dir` reads torch's here so that a caller need not import torch to learn it.)
 """
 
 from __future__ import annotations
@@ -387,6 +388,14 @@ def markdown_table() -> str:
         default = variable.default_text or (f"`{variable.default}`" if variable.default else "—")
         lines.append(f"| `{variable.env}` | {default} | {variable.meaning} |")
     return "\n".join(lines)
+
+
+def torch_hub_dir() -> Path:
+    """``torch.hub.get_dir()`` without importing torch (seconds at start-up): ``$TORCH_HOME/hub``, else
+    ``$XDG_CACHE_HOME/torch/hub``, else ``~/.cache/torch/hub``, as torch works it out (a folder set with
+    ``torch.hub.set_dir`` is not seen: ask torch itself once it is loaded)."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(os.path.expanduser(os.environ.get("TORCH_HOME") or os.path.join(cache_home, "torch"))) / "hub"
 
 
 def field_names() -> tuple[str, ...]:

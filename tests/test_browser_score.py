@@ -74,8 +74,8 @@ def test_partial_results_unique_names_and_defaults(live_app, browser_page, tmp_p
     rows = dataframe_rows(page, "#score-table")
     assert [row[0] for row in rows] == ["aloe-pot.png #1", "aloe-pot.png #2"]  # never merged
     headers = [h.strip() for h in page.locator("#score-table th").all_inner_texts() if h.strip()]
-    assert headers == ["image", "psnr", "piqe", "entropy"]
-    assert all(row[1] == "" and float(row[2]) > 0 and float(row[3]) > 0 for row in rows)  # psnr empty, others scored
+    assert headers == ["image", "piqe", "entropy", "psnr"]  # in the order ticked
+    assert all(float(row[1]) > 0 and float(row[2]) > 0 and row[3] == "" for row in rows)  # psnr empty, others scored
     status = {row[0]: row[1:] for row in dataframe_rows(page, "#score-status")}
     assert status["psnr"][0] == "✗ not scored" and "full-reference" in status["psnr"][1]
     assert status["piqe"][0] == "✓ scored" and status["entropy"][0] == "✓ scored"

@@ -135,13 +135,12 @@ def refresh_saved_prompts(current):
 def score(images, references, mask, models, prompt=None, progress=gr.Progress()):  # noqa: B008 - Gradio injects it
     """Score images (and references / mask / saved prompt when given) with the chosen models.
 
-    Returns the table (one row per image, one column per model, in the model list's order), the status of each model (scored, or why
+    Returns the table (one row per image, one column per model, in the order given), the status of each model (scored, or why
     not), the long CSV file (image, model, score, ..., error, note) and a chart.
     """
-    listed = {card.name: index for index, card in enumerate(registry.list_models(("iqa-fr", "iqa-nr")))}
     results = score_images(
         file_paths(images),
-        sorted(models or [], key=lambda name: listed.get(name, len(listed))),  # columns in the list's order
+        list(models or []),
         references=file_paths(references) or None,
         mask=(file_paths(mask) or [None])[0],
         progress=lambda fraction, text: progress(fraction, desc=text),

@@ -60,7 +60,6 @@ def pyiqa_cache_file(filename: str):
     """pyiqa's own download folder (it fetches the same files there): ``torch.hub.get_dir()``, worked out from
     the same environment variables without importing torch (the Score tab's model list asks while the page is
     built, and importing torch costs seconds of the first page)."""
-    import os
     import sys
     from pathlib import Path
 
@@ -69,8 +68,9 @@ def pyiqa_cache_file(filename: str):
 
         hub = Path(get_dir())
     else:
-        cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        hub = Path(os.path.expanduser(os.environ.get("TORCH_HOME") or os.path.join(cache_home, "torch"))) / "hub"
+        from backend.settings import torch_hub_dir
+
+        hub = torch_hub_dir()
     path = hub / "pyiqa" / filename
     return path if path.is_file() else None
 
