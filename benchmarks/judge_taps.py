@@ -63,9 +63,11 @@ def main() -> None:
         manifest = write_campaign(folder / "campaign")
         app = LiveApp(folder / "data")
         (folder / "data").mkdir()
-        subprocess.run([sys.executable, "-m", "backend", "campaign", "create", "--name", "taps", "--kind", "pairwise",
-                        "--manifest", str(manifest), "--allow-tie"], check=True, env=app.env,
-                       cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL)
+        created = subprocess.run([sys.executable, "-m", "backend", "campaign", "create", "--name", "taps", "--kind",
+                                  "pairwise", "--manifest", str(manifest), "--allow-tie"], env=app.env,
+                                 cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+        if created.returncode:
+            raise SystemExit(f"campaign create failed:\n{created.stderr[-2000:]}")
         app.start()
         server_ms, shown_ms = [], []
         try:
