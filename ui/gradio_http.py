@@ -21,18 +21,26 @@ a 5000-digit number reach it). :class:`GradioGuard`, an ASGI middleware that ``a
 
 Through the queue (``/gradio_api/call/...``, ``gradio_client``, the page) Gradio reports errors as events of
 the stream, not as statuses; their sentences are the same.
+
+3. **Client disconnects** on any other route (a visitor who leaves or loses signal while an upload is still
+   streaming; Gradio's upload route raises ``ClientDisconnect``) end the request quietly with one log line,
+   instead of an "Exception in ASGI application" traceback in the server log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.requests import ClientDisconnect
+
 from ui.common import ERROR_TITLES
 from ui.rest import MAX_BODY_BYTES, ApiError, check_text, parse_json
 
+log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -122,7 +130,10 @@ class GradioGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = ROUTE.search(scope.get("path", "")) if scope["type"] == "http" else None
         if match is None or scope.get("method") != "POST":
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:  # a visitor left mid-upload (a phone losing signal): nothing to answer
+                log.info("client disconnected during %s %s", scope.get("method"), scope.get("path"))
             return
         chunks, size, more = [], 0, True
         while more and size <= MAX_BODY_BYTES:

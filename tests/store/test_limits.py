@@ -203,3 +203,33 @@ def test_limits_are_settings_with_defaults():
     assert settings.parse({"HARMONYLAB_ANNOTATOR_ANSWERS_PER_MINUTE": "none"}).annotator_answers_per_minute is None
     with pytest.raises(settings.SettingsError, match="HARMONYLAB_CAMPAIGN_ANSWERS_PER_MINUTE"):
         settings.parse({"HARMONYLAB_CAMPAIGN_ANSWERS_PER_MINUTE": "-3"})
+
+
+def test_gradio_guard_ends_a_client_disconnect_quietly(caplog):
+    """A visitor leaving mid-upload makes Gradio's upload route raise ClientDisconnect; the guard ends the request
+    with one log line instead of letting it reach the server as an "Exception in ASGI application"."""
+    import logging
+
+    from starlette.requests import ClientDisconnect
+
+    from ui.gradio_http import GradioGuard
+
+    async def gradio(scope, receive, send):
+        raise ClientDisconnect()
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        raise AssertionError("nothing is sent to a client that left")
+
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "headers": []}
+    with caplog.at_level(logging.INFO, logger="ui.gradio_http"), ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, GradioGuard(gradio)(scope, receive, send)).result()
+    assert "client disconnected during POST /gradio_api/upload" in caplog.text
+
+    async def failing(scope, receive, send):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError), ThreadPoolExecutor(1) as thread:  # other errors still reach the server
+        thread.submit(asyncio.run, GradioGuard(failing)(scope, receive, send)).result()
