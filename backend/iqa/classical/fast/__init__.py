@@ -54,6 +54,17 @@ CHUNK_PIXELS = 4_000_000  # images per internal call: about 4 megapixels (e.g. 5
 FULL_REFERENCE = frozenset({"psnr", "ssim", "ms_ssim", "cw_ssim", "fsim", "gmsd", "vif", "nlpd", "vsi"})
 
 
+def check_min_side(name: str, images: np.ndarray, minimum: int, why: str = "") -> None:
+    """InputError when the batch's images (N x H x W x 3) have a side below ``minimum`` pixels; ``why`` (e.g.
+    "for its 4 pyramid levels") is said after the size."""
+    height, width = images.shape[1:3]
+    if min(height, width) < minimum:
+        raise InputError(
+            f"'{name}' needs images of at least {minimum}x{minimum} pixels{' ' + why if why else ''}, but this one "
+            f"is {width}x{height}; use a larger image or another metric."
+        )
+
+
 def metric_function(name: str) -> Callable[..., np.ndarray]:
     """The function computing ``name`` (module imported on first use)."""
     module, function = FAST_METRICS[name]

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
-from backend.errors import InputError
+from backend.iqa.classical.fast import check_min_side
 from backend.iqa.classical.fast.colour import luma_255
 
 LEVELS = 4
@@ -151,12 +151,8 @@ def _magnitude(values: np.ndarray) -> np.ndarray:
 
 def cw_ssim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     """CW-SSIM of each image (N x H x W x 3 uint8) against its reference."""
+    check_min_side("cw_ssim", images, MIN_SIDE, "for its 4 pyramid levels")
     height, width = images.shape[1:3]
-    if min(height, width) < MIN_SIDE:
-        raise InputError(
-            f"'cw_ssim' needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels for its 4 pyramid levels, but this "
-            f"one is {width}x{height}; use a larger image or another metric."
-        )
     weight = _level_filters(height, width)[2]
     bands_x = _coarsest_bands(luma_255(images, np.float64))
     bands_y = _coarsest_bands(luma_255(references, np.float64))

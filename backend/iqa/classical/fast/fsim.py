@@ -39,6 +39,7 @@ import numpy as np
 import scipy.fft
 
 from backend.errors import InputError
+from backend.iqa.classical.fast import check_min_side
 from backend.iqa.classical.fast.colour import YIQ_FROM_RGB
 
 SCALES = 4
@@ -176,11 +177,7 @@ def _pooled_yiq(images: np.ndarray) -> np.ndarray:
 
 def fsim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     """FSIMc of each image (N x H x W x 3 uint8) against its reference."""
-    height, width = images.shape[1:3]
-    if min(height, width) < 2:
-        raise InputError(
-            f"'fsim' needs images of at least 2x2 pixels, but this one is {width}x{height}; use a larger image."
-        )
+    check_min_side("fsim", images, 2)
     distorted, reference = _pooled_yiq(images), _pooled_yiq(references)
     for role, batch in (("image", distorted), ("reference", reference)):
         if (np.ptp(batch[:, 0], axis=(1, 2)) == 0).any():

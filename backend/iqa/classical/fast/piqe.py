@@ -30,7 +30,7 @@ from functools import cache
 
 import numpy as np
 
-from backend.errors import InputError
+from backend.iqa.classical.fast import check_min_side
 from backend.iqa.classical.fast.colour import yiq_channel
 
 BLOCK = 16
@@ -93,12 +93,8 @@ def _block_score(blocks: np.ndarray) -> float:
 
 def piqe(images: np.ndarray) -> np.ndarray:
     """PIQE of each image (N x H x W x 3 uint8)."""
+    check_min_side("piqe", images, MIN_SIDE, "(one 16x16 block)")
     height, width = images.shape[1:3]
-    if min(height, width) < MIN_SIDE:
-        raise InputError(
-            f"'piqe' needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels (one 16x16 block), but this one is "
-            f"{width}x{height}; use a larger image or another metric."
-        )
     luma = yiq_channel(images, 0, np.float32)
     peak = luma.reshape(len(images), -1).max(axis=1)[:, None, None]
     with np.errstate(divide="ignore", invalid="ignore"):  # an all-black image gives NaN, as in pyiqa

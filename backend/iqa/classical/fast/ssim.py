@@ -25,7 +25,7 @@ from functools import cache
 import cv2
 import numpy as np
 
-from backend.errors import InputError
+from backend.iqa.classical.fast import check_min_side
 from backend.iqa.classical.fast.colour import luma_255
 
 WINDOW = 11
@@ -66,13 +66,6 @@ def ssim_and_contrast_structure(x: np.ndarray, y: np.ndarray) -> tuple[float, fl
     return float(np.mean(luminance * contrast_structure)), float(np.mean(contrast_structure))
 
 
-def _check_side(name: str, height: int, width: int, minimum: int) -> None:
-    if min(height, width) < minimum:
-        raise InputError(
-            f"'{name}' needs images of at least {minimum}x{minimum} pixels, but this one is {width}x{height}; "
-            "use a larger image or another metric."
-        )
-
 
 def halve(plane: np.ndarray) -> np.ndarray:
     """2x2 average pool; an odd side gets one zero row/column in front, counted in the mean (torch's
@@ -85,7 +78,7 @@ def halve(plane: np.ndarray) -> np.ndarray:
 
 def ssim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     """SSIM of each image (N x H x W x 3 uint8) against its reference."""
-    _check_side("ssim", *images.shape[1:3], WINDOW)
+    check_min_side("ssim", images, WINDOW)
     distorted, reference = luma_255(images), luma_255(references)
     return np.array([ssim_and_contrast_structure(x, y)[0] for x, y in zip(distorted, reference, strict=True)])
 
@@ -103,6 +96,6 @@ def ms_ssim_pair(x: np.ndarray, y: np.ndarray) -> float:
 
 def ms_ssim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     """MS-SSIM of each image (N x H x W x 3 uint8) against its reference."""
-    _check_side("ms_ssim", *images.shape[1:3], MS_SSIM_MIN_SIDE)
+    check_min_side("ms_ssim", images, MS_SSIM_MIN_SIDE)
     distorted, reference = luma_255(images), luma_255(references)
     return np.array([ms_ssim_pair(x, y) for x, y in zip(distorted, reference, strict=True)])

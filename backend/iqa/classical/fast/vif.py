@@ -40,7 +40,7 @@ import math
 import cv2
 import numpy as np
 
-from backend.errors import InputError
+from backend.iqa.classical.fast import check_min_side
 from backend.iqa.classical.fast.colour import luma_255
 
 BLOCK = 3  # M: the 3x3 neighbourhood of the vector GSM
@@ -186,12 +186,7 @@ def vif_pair(distorted_luma: np.ndarray, reference_luma: np.ndarray) -> float:
 
 def vif(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     """VIF of each image (N x H x W x 3 uint8) against its reference."""
-    height, width = images.shape[1:3]
-    if min(height, width) < MIN_SIDE:
-        raise InputError(
-            f"'vif' needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels for its 4 pyramid levels, but this one "
-            f"is {width}x{height}; use a larger image or another metric."
-        )
+    check_min_side("vif", images, MIN_SIDE, "for its 4 pyramid levels")
     distorted = luma_255(images).astype(np.float32)
     reference = luma_255(references).astype(np.float32)
     return np.array([vif_pair(x, y) for x, y in zip(distorted, reference, strict=True)])
