@@ -5,6 +5,11 @@ it with ``gr.Error``, the CLI prints it to stderr with exit code 2, and the proc
 """
 
 
+import logging
+
+log = logging.getLogger(__name__)
+
+
 class HarmonyLabError(Exception):
     """Base class: the message is a complete sentence meant for the user."""
 
@@ -42,3 +47,15 @@ def shown(value: object, limit: int = 40) -> str:
     if len(text) > limit:
         text = text[:limit - 3] + "..."
     return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def failure_reason(error: BaseException, name: str, advice: str = "use a smaller image") -> str:
+    """The sentence shown beside other results when the model or method ``name`` failed on one input (partial
+    results, issue #22): a HarmonyLabError's own sentence; running out of memory with ``advice``; anything else
+    is logged with its traceback and named only by its type."""
+    if isinstance(error, HarmonyLabError):
+        return str(error)
+    if isinstance(error, MemoryError) or "allocate" in str(error).lower():
+        return f"'{name}' ran out of memory on this image; {advice}."
+    log.exception("%s failed", name)
+    return f"'{name}' failed unexpectedly on this image ({type(error).__name__}); the server's log has details."

@@ -34,7 +34,6 @@ every batch.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections import Counter
@@ -47,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from backend import registry
-from backend.errors import HarmonyLabError, InputError
+from backend.errors import HarmonyLabError, InputError, failure_reason
 from backend.images import load_image, load_image_fit, load_mask, shrink
 from backend.store.prompts import load_prompt
 
@@ -55,8 +54,8 @@ MAX_IMAGES_PER_CALL = 500
 BATCH_SIZE = 32  # images of one size scored in one call of a model's score_batch
 RESULT_COLUMNS = ["image", "model", "score", "lower_better", "reference", "seconds", "error", "note"]
 FAILURE_MODES = ("raise", "report")
+SCORING_ADVICE = "score a smaller image, or let the server's working size shrink large images first"
 _CACHE_FOLDER = re.compile(r"^[0-9a-f]{16,}$|^tmp|^gradio", re.IGNORECASE)  # upload caches name nothing
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -176,17 +175,6 @@ def _check_models(model_names: Sequence[str], has_references: bool, has_mask: bo
     return cards
 
 
-def failure_reason(error: BaseException, card_name: str) -> str:
-    """The sentence a failed model's rows carry."""
-    if isinstance(error, HarmonyLabError):
-        return str(error)
-    if isinstance(error, MemoryError) or "allocate" in str(error).lower():
-        return (f"'{card_name}' ran out of memory on this image; score a smaller image, or let the server's working "
-                "size shrink large images first.")
-    log.exception("model %s failed", card_name)
-    return f"'{card_name}' failed unexpectedly on this image ({type(error).__name__}); the server's log has details."
-
-
 def score_images(
     images: Sequence[Any],
     model_names: Sequence[str],
@@ -229,7 +217,7 @@ def score_images(
         except Exception as error:  # noqa: BLE001 - report mode: the model's failure is a row, the run goes on
             if failures == "raise":
                 raise
-            reason = failure_reason(error, card.name)
+            reason = failure_reason(error, card.name, SCORING_ADVICE)
             by_model[card.name] = _failed_rows(card.name, card.lower_better, named, reason)
     for name, (lower_better, reason) in refused.items():
         by_model[name] = _failed_rows(name, lower_better, named, reason)
@@ -292,7 +280,7 @@ def _model_rows(card, named, refs, mask_array, prompt, done, total, progress, fa
         except Exception as error:  # noqa: BLE001 - report mode: this batch's images get the reason
             if failures == "raise" or len(named) == 1:
                 raise
-            reason = failure_reason(error, card.name)
+            reason = failure_reason(error, card.name, SCORING_ADVICE)
             batch_rows = _failed_rows(card.name, card.lower_better, [named[k] for k in batch], reason)
         by_image.update(zip(batch, batch_rows, strict=True))
     return [by_image[k] for k in sorted(by_image)]

@@ -16,7 +16,6 @@ colours smoothly, so the change survives upsampling while the composite's own de
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,12 +24,10 @@ from typing import Any
 import numpy as np
 
 from backend import registry
-from backend.errors import HarmonyLabError, InputError
+from backend.errors import InputError, failure_reason
 from backend.harmonization.base import MAX_SIDE, HarmonizationResult, check_pair
 from backend.harmonization.metrics import harmonization_errors
 from backend.images import load_image, load_image_fit, load_mask, shrink
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -127,7 +124,7 @@ def harmonize_run(composite: Any, mask: Any, methods: Sequence[str], reference: 
         except Exception as error:  # noqa: BLE001 - report mode: one method's failure is its own row
             if failures == "raise":
                 raise
-            run.results.append(MethodResult(name, None, time.perf_counter() - start, error=_reason(error, name)))
+            run.results.append(MethodResult(name, None, time.perf_counter() - start, error=failure_reason(error, name)))
             continue
         seconds = time.perf_counter() - start
         errors = harmonization_errors(result.image, ref, foreground).as_dict() if ref is not None else None
@@ -135,15 +132,6 @@ def harmonize_run(composite: Any, mask: Any, methods: Sequence[str], reference: 
     if failures == "report" and all(item.error for item in run.results):
         raise InputError("No harmonizer could run: " + " ".join(item.error for item in run.results))
     return run
-
-
-def _reason(error: BaseException, name: str) -> str:
-    if isinstance(error, HarmonyLabError):
-        return str(error)
-    if isinstance(error, MemoryError):
-        return f"'{name}' ran out of memory on this image; try a smaller image."
-    log.exception("harmonizer %s failed", name)
-    return f"'{name}' failed unexpectedly ({type(error).__name__}); the server's log has details."
 
 
 def harmonize_many(composite: Any, mask: Any, methods: Sequence[str], reference: Any = None,
