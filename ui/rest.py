@@ -22,6 +22,12 @@ Routes (prefix ``/annotate/v1``; JSON in and out, UTF-8):
   "reference", "progress"}`` (composite / reference are ``null`` when the campaign has none)
 - ``POST /rate`` ``{"campaign", "annotator_id", "item_id", "score", "client_rating_id"}`` -> the
   acknowledgement (with ``"score"``)
+- ``POST /skip`` ``{"campaign", "annotator_id", "token"}`` (``token``: the ``pair_id`` or ``item_id`` served)
+  -> the next pair or item as above, or ``{"campaign", "finished": true, "message", "progress"}``; the skip is
+  stored as a correction (:mod:`backend.store.session`)
+- ``POST /undo`` ``{"campaign", "annotator_id"}`` -> the annotator's latest answer, if at most
+  ``session.UNDO_SECONDS`` old, is undone (a correction: its row stays and counts nowhere) and its pair or item
+  is served again, in the same form
 - ``GET  /images/{sha256}.png`` -> the PNG bytes from the content-addressed media store, the data
   directory's folder or the database (the hash names the content, so the response is cacheable forever:
   ``Cache-Control: public, max-age=31536000, immutable``, ``ETag``; ``If-None-Match`` gives ``304``). Pages
@@ -256,15 +262,34 @@ async def list_open_campaigns(request: Request) -> Response:
     return await _run(request, lambda: {"campaigns": list_campaigns(only_open=True)})
 
 
+def _pair_json(request: Request, name: str, served) -> dict:
+    return {"campaign": name, "pair_id": served.pair_id, "left_image": _image_path(request, served.left_image),
+            "right_image": _image_path(request, served.right_image), "progress": served.progress.text}
+
+
+def _item_json(request: Request, name: str, served) -> dict:
+    return {"campaign": name, "item_id": served.item_id, "image": _image_path(request, served.image),
+            "composite": _image_path(request, served.composite),
+            "reference": _image_path(request, served.reference), "progress": served.progress.text}
+
+
+def _session_json(request: Request, name: str, served) -> dict:
+    """What the worker gets next after a skip or an undo: the pair or item (as next_pair / next_item give it),
+    or ``{"campaign", "finished": true, "message", "progress"}``."""
+    if served.pair is not None:
+        return _pair_json(request, name, served.pair)
+    if served.item is not None:
+        return _item_json(request, name, served.item)
+    return {"campaign": name, "finished": True, "message": served.message, "progress": served.progress.text}
+
+
 async def next_pair(request: Request) -> Response:
     from backend.store import pairwise
 
     def work() -> dict:
         name, annotator_id = _path(request, "name"), _query(request, "annotator_id")
         _check_campaign(name)
-        served = pairwise.next_pair(name, annotator_id, hf_user=hf_user(request))
-        return {"campaign": name, "pair_id": served.pair_id, "left_image": _image_path(request, served.left_image),
-                "right_image": _image_path(request, served.right_image), "progress": served.progress.text}
+        return _pair_json(request, name, pairwise.next_pair(name, annotator_id, hf_user=hf_user(request)))
 
     return await _run(request, work)
 
@@ -275,10 +300,41 @@ async def next_item(request: Request) -> Response:
     def work() -> dict:
         name, annotator_id = _path(request, "name"), _query(request, "annotator_id")
         _check_campaign(name)
-        served = rating.next_item(name, annotator_id, hf_user=hf_user(request))
-        return {"campaign": name, "item_id": served.item_id, "image": _image_path(request, served.image),
-                "composite": _image_path(request, served.composite),
-                "reference": _image_path(request, served.reference), "progress": served.progress.text}
+        return _item_json(request, name, rating.next_item(name, annotator_id, hf_user=hf_user(request)))
+
+    return await _run(request, work)
+
+
+async def skip(request: Request) -> Response:
+    from backend.store import session
+
+    try:
+        body = await _body(request, ("campaign", "annotator_id", "token"))
+    except ApiError as error:
+        return _error(error.status, str(error))
+    user = hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(body["campaign"])
+        served = session.skip(body["campaign"], body["annotator_id"], body["token"], hf_user=user)
+        return _session_json(request, body["campaign"], served)
+
+    return await _run(request, work)
+
+
+async def undo(request: Request) -> Response:
+    from backend.store import session
+
+    try:
+        body = await _body(request, ("campaign", "annotator_id"))
+    except ApiError as error:
+        return _error(error.status, str(error))
+    user = hf_user(request)
+
+    def work() -> dict:
+        _check_campaign(body["campaign"])
+        served = session.undo_last(body["campaign"], body["annotator_id"], hf_user=user)
+        return _session_json(request, body["campaign"], served)
 
     return await _run(request, work)
 
@@ -357,5 +413,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{PREFIX}/campaigns/{{name}}/next_item", next_item, methods=["GET"]),
         Route(f"{PREFIX}/vote", vote, methods=["POST"]),
         Route(f"{PREFIX}/rate", rate, methods=["POST"]),
+        Route(f"{PREFIX}/skip", skip, methods=["POST"]),
+        Route(f"{PREFIX}/undo", undo, methods=["POST"]),
         Route(f"{PREFIX}/images/{{sha256}}.png", image, methods=["GET", "HEAD"], name="annotate_image"),
     ]

@@ -245,3 +245,30 @@ def test_sigkill_while_rest_votes_stream_loses_nothing_acknowledged(store_app, a
         pair_id = next_pair(http, name, user)["pair_id"]
         assert http.post(f"{API}/vote", json={"campaign": name, "annotator_id": user, "pair_id": pair_id,
                                               "choice": "right", "client_vote_id": "rest-after-1"}).json()["status"] == "stored"
+
+
+def test_skip_and_undo_over_rest_are_corrections(rest_client, campaign_files):
+    """The worker page's skip and undo as JSON routes: a skip serves another pair, an undo serves the undone
+    vote's pair again and leaves its row in place, counted nowhere; with nothing to undo, a 400 sentence."""
+    from backend.store import session as sessions
+
+    client, db = rest_client
+    make_campaign(db, campaign_files, name="rest-session", allow_tie=True)
+    worker = client.post(f"{API}/annotators").json()["annotator_id"]
+    nothing = client.post(f"{API}/undo", json={"campaign": "rest-session", "annotator_id": worker})
+    assert nothing.status_code == 400 and "no answer to undo" in nothing.json()["error"]
+    first = client.get(f"{API}/campaigns/rest-session/next_pair", params={"annotator_id": worker}).json()
+    skipped = client.post(f"{API}/skip", json={"campaign": "rest-session", "annotator_id": worker,
+                                               "token": first["pair_id"]})
+    assert skipped.status_code == 200 and skipped.json()["pair_id"] != first["pair_id"]
+    second = skipped.json()
+    ack = client.post(f"{API}/vote", json={"campaign": "rest-session", "annotator_id": worker,
+                                           "pair_id": second["pair_id"], "choice": "left",
+                                           "client_vote_id": "session-1"}).json()
+    assert ack["status"] == "stored"
+    again = client.post(f"{API}/undo", json={"campaign": "rest-session", "annotator_id": worker})
+    assert again.status_code == 200
+    assert {again.json()["left_image"], again.json()["right_image"]} == {second["left_image"], second["right_image"]}
+    with db.reading() as session:
+        assert session.exec(select(Comparison).where(Comparison.id == ack["id"])).one()  # the row stays
+    assert ack["id"] in sessions.undone_answer_ids(db, get_campaign("rest-session", db))

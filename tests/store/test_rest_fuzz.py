@@ -67,6 +67,8 @@ def api(rest_client, campaign_files):
                  "client_vote_id": "fuzz-vote"},
         "rate": {"campaign": "mos", "annotator_id": annotator, "item_id": item_id, "score": 3,
                  "client_rating_id": "fuzz-rating"},
+        "skip": {"campaign": "pairs", "annotator_id": annotator, "token": pair_id},
+        "undo": {"campaign": "mos", "annotator_id": annotator},
     }
     return client, annotator, good
 
@@ -90,16 +92,16 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 
 
 @FUZZ
-@given(route=st.sampled_from(["vote", "rate", "annotators"]), body=raw_bodies)
+@given(route=st.sampled_from(["vote", "rate", "skip", "undo", "annotators"]), body=raw_bodies)
 def test_raw_bodies(api, route, body):
     client, _, _ = api
     check(client.post(f"{API}/{route}", content=body, headers={"content-type": "application/json"}))
 
 
 @FUZZ
-@given(route=st.sampled_from(["vote", "rate"]), field=st.sampled_from(
+@given(route=st.sampled_from(["vote", "rate", "skip", "undo"]), field=st.sampled_from(
     ["campaign", "annotator_id", "pair_id", "item_id", "choice", "score", "client_vote_id", "client_rating_id",
-     "extra"]), value=json_values)
+     "token", "extra"]), value=json_values)
 def test_one_field_replaced(api, route, field, value):
     client, _, good = api
     body = dict(good[route])
@@ -111,7 +113,7 @@ def test_one_field_replaced(api, route, field, value):
 @given(body=json_values)
 def test_random_json_bodies(api, body):
     client, _, _ = api
-    for route in ("vote", "rate"):
+    for route in ("vote", "rate", "skip", "undo"):
         check(client.post(f"{API}/{route}", content=encode(body), headers={"content-type": "application/json"}))
 
 
