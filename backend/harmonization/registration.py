@@ -1,10 +1,11 @@
 """Registry cards of paper 002's part: the harmonizers (task ``harmonize``) and the iHarmony4 metrics.
 
 Harmonizers: the baselines (``composite``, ``reinhard``, ``histogram``), the training-free
-``semantic-routing`` and the network: ``srh-tiny`` trained here on CPU and shipped in
-``assets/harmonization/`` (its JSON card says the data, command and measured metrics), ``srh-full`` the
-paper-size configuration, whose weights come from GPU training (``python -m backend harmonization train
---config full``) and are named by the setting ``HARMONYLAB_SRH_FULL_WEIGHTS``.
+``semantic-routing`` and ``outline-inverse`` (:mod:`backend.harmonization.outline`), and the network:
+``srh-tiny`` trained here on CPU and shipped in ``assets/harmonization/`` (its JSON card says the data,
+command and measured metrics), ``srh-full`` the paper-size configuration, whose weights come from GPU
+training (``python -m backend harmonization train --config full``) and are named by the setting
+``HARMONYLAB_SRH_FULL_WEIGHTS``.
 
 Metrics (task ``iqa-fr``, :mod:`backend.harmonization.metrics`): ``ih-mse``, ``ih-fmse``, ``ih-psnr`` and
 ``ih-fpsnr`` of the iHarmony4 protocol; fMSE and fPSNR need the foreground mask.
@@ -34,6 +35,8 @@ HARMONIZERS = {card.name: card for card in (
     harmonizer_card("histogram", "Baseline: foreground YCbCr histograms matched to the background's."),
     harmonizer_card("semantic-routing", "Training-free: foreground colours moved toward the background instances "
                     "that look most like it (ISEM idea, no network)."),
+    harmonizer_card("outline-inverse", "Training-free: the inverse affine RGB map of the recolouring, solved from the "
+                    "original colours the mask's blurred outline leaks (issue #23)."),
     harmonizer_card("srh-tiny", "Paper 002 network (STB encoder, similarity-routed ISTB decoder), small, trained "
                     "here on CPU.", shipped_weights=(SHIPPED_WEIGHTS,)),
     harmonizer_card("srh-full", "Paper 002 network at full size (dim 48, 4/6/6 blocks); needs GPU-trained weights."),
@@ -67,6 +70,14 @@ def build_semantic_routing(segmenter: str | None = None, sharpness: float = 4.0,
     from backend.harmonization.statistical import SemanticRouting
 
     return SemanticRouting(HARMONIZERS["semantic-routing"], segmenter, sharpness, strength, spread_strength)
+
+
+@register(HARMONIZERS["outline-inverse"])
+def build_outline_inverse(strength: float | None = None, inner: float | None = None):
+    from backend.harmonization.outline import DEFAULTS, OutlineInverse
+
+    return OutlineInverse(HARMONIZERS["outline-inverse"], DEFAULTS["strength"] if strength is None else strength,
+                          DEFAULTS["inner"] if inner is None else inner)
 
 
 def build_network(name: str, weights: str | None = None, segmenter: str | None = None, work_size: int | None = None):

@@ -48,7 +48,7 @@ def fmse_by_method(validation_set):
 
 def test_every_harmonizer_is_registered_and_ready():
     cards = {card.name: card for card in registry.list_models("harmonize")}
-    assert set(METHODS) == {"composite", "reinhard", "histogram", "semantic-routing", "srh-tiny"}
+    assert set(METHODS) == {"composite", "reinhard", "histogram", "semantic-routing", "outline-inverse", "srh-tiny"}
     assert set(METHODS) <= set(cards) and "srh-full" in cards
     for name in METHODS:
         assert registry.status(name).ready, (name, registry.status(name))
