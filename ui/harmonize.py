@@ -5,7 +5,7 @@ the photo shows through; the painted layer's alpha is the mask) or an uploaded m
 (the real photo) for the iHarmony4 metrics, and one or several harmonizers (those that cannot run on this
 server are listed greyed out with the reason). Outputs, each labelled with its method: a before/after slider
 (composite vs the result you pick; by default the best by the reference's fMSE when there is one, else the
-semantic-routing result), a gallery of every result captioned with its method (clicking one shows it in the
+outline-inverse result when its outline gave evidence, else semantic routing), a gallery of every result captioned with its method (clicking one shows it in the
 slider), the similarity overlay (which background instances drove the colours), and a metrics table with the
 direction of each metric and the best value highlighted. A method that fails gets a row with its reason;
 the others' results stay. A composite above the working size is harmonized at it (the note says so) and the
@@ -164,14 +164,16 @@ def add_to_campaign(campaign, password, group, slider, gallery, reference_file):
 
 
 def default_shown(results, has_reference: bool) -> str:
-    """The result the slider shows first: the lowest fMSE against the reference, else semantic routing, else the
-    first method that changes anything."""
+    """The result the slider shows first: the lowest fMSE against the reference; else the outline inverse when
+    the outline gave it evidence (the best held-out fMSE of #23), else semantic routing, else the first method
+    that changes anything."""
     produced = [item for item in results if item.result is not None]
     changed = [item for item in produced if item.method != "composite"] or produced
     if has_reference:
         return min(changed, key=lambda item: item.errors["fmse"]).method
-    routed = [item for item in changed if item.method == "semantic-routing"]
-    return (routed or changed)[0].method
+    preferred = [item for item in changed if item.method == "outline-inverse" and not item.result.details.get("fallback")]
+    preferred += [item for item in changed if item.method == "semantic-routing"]
+    return (preferred or changed)[0].method
 
 
 def metrics_table(results, has_reference: bool):
