@@ -68,18 +68,42 @@ def merge_below_threshold(superpixels: np.ndarray, lab: np.ndarray, threshold: f
     return component[labels]
 
 
+def superpixels_and_lab(image: np.ndarray, scale: float = 200.0, sigma: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """Felzenszwalb-Huttenlocher superpixels (step 2) of ``image`` as it is, and its CIELAB pixels."""
+    from skimage import color, segmentation
+
+    lab = color.rgb2lab(image)
+    min_size = max(16, image.shape[0] * image.shape[1] // 1500)
+    return segmentation.felzenszwalb(image, scale=scale, sigma=sigma, min_size=min_size), lab
+
+
 def region_labels(
     image: np.ndarray, work_side: int = 256, scale: float = 200.0, merge_threshold: float = 10.0
 ) -> np.ndarray:
     """Region labels (int, 0..n-1) of ``image`` at its full size (steps 1-3 of the module docstring)."""
-    from skimage import color, segmentation
-
-    small = _resize_image(image, work_side)
-    lab = color.rgb2lab(small)
-    min_size = max(16, small.shape[0] * small.shape[1] // 1500)
-    superpixels = segmentation.felzenszwalb(small, scale=scale, sigma=0.8, min_size=min_size)
+    superpixels, lab = superpixels_and_lab(_resize_image(image, work_side), scale)
     merged = merge_below_threshold(superpixels, lab, merge_threshold)
     return _resize_labels(merged, image.shape[:2])
+
+
+def region_proposals(image: np.ndarray, merge_thresholds: tuple[float, ...], scale: float = 200.0,
+                     sigma: float = 0.8, area: tuple[float, float] = (0.0, 1.0)) -> list[np.ndarray]:
+    """The distinct regions of a merge hierarchy: one set of superpixels of ``image`` (at its own size, no
+    smoothing when ``sigma`` is 0) merged at each of ``merge_thresholds`` in turn (step 3); each region whose
+    share of the image lies in ``area`` is listed once, at the first threshold that forms it."""
+    superpixels, lab = superpixels_and_lab(image, scale, sigma)
+    seen: set[bytes] = set()
+    regions = []
+    for threshold in merge_thresholds:
+        labels = merge_below_threshold(superpixels, lab, threshold)
+        for value in range(int(labels.max()) + 1):
+            region = labels == value
+            key = np.packbits(region).tobytes()
+            if key in seen or not area[0] <= region.mean() <= area[1]:
+                continue
+            seen.add(key)
+            regions.append(region)
+    return regions
 
 
 class RegionSegmenter(Segmenter):

@@ -141,3 +141,19 @@ def test_sam2_without_weights_offline_is_a_clear_error(monkeypatch, settings_env
     settings_env(HF_HUB_OFFLINE="1", HARMONYLAB_SAM2_PATH=None, HF_HOME="/nonexistent-hf-home")
     with pytest.raises(ModelUnavailableError, match="facebook/sam2.1-hiera-tiny"):
         sam2.load_sam2()
+
+
+def test_region_proposals_are_distinct_filtered_and_follow_pixel_edges():
+    from backend.segmentation.regions import region_proposals
+
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(90, 4, (96, 128, 3)), 0, 255).astype(np.uint8)  # mildly textured grey
+    image[30:60, 40:90] = np.clip(rng.normal((200, 60, 40), 4, (30, 50, 3)), 0, 255).astype(np.uint8)
+    square = np.zeros(image.shape[:2], bool)
+    square[30:60, 40:90] = True
+    regions = region_proposals(image, (3.0, 8.0, 30.0), sigma=0.0, area=(0.01, 0.9))
+    keys = {np.packbits(r).tobytes() for r in regions}
+    assert len(keys) == len(regions)  # each region once, whatever threshold formed it
+    assert all(0.01 <= r.mean() <= 0.9 for r in regions)
+    assert any(np.array_equal(r, square) for r in regions)  # no smoothing: the square's outline is exact
+    assert not region_proposals(image, (3.0,), sigma=0.0, area=(0.95, 1.0))
