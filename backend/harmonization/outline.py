@@ -47,6 +47,8 @@ composites, at about 320 px on the long side) and is untested on pasted objects 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from backend.harmonization.base import HarmonizationResult, check_pair
@@ -63,35 +65,56 @@ ITERATIONS = 6
 DEFAULTS = {"strength": 0.01, "inner": 0.3}  # chosen leave-one-source-out (module docstring)
 
 
-def outline_samples(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-    """The outline's colours (float RGB 0..255, (N, 3) each): outer band pixels ``p`` with their local inner
-    and outer ring colours ``c`` and ``b``; inner band pixels ``q`` with theirs, ``qc`` and ``qb``."""
+@dataclass(frozen=True)
+class OutlineRings:
+    """The colours around a mask's outline (all (H, W) or (H, W, 3) float32 arrays of the image's size):
+    ``pixels``; ``inner`` and ``outer``, the local mean colours of the rings ``ring`` px inside and outside the
+    boundary over a ``window`` x ``window`` window, valid where ``usable``; ``inner_band`` and ``outer_band``,
+    the usable pixels at most ``near`` px inside and outside the boundary."""
+
+    pixels: np.ndarray
+    inner: np.ndarray
+    outer: np.ndarray
+    inner_band: np.ndarray
+    outer_band: np.ndarray
+
+
+def outline_rings(image: np.ndarray, mask: np.ndarray, window: int = WINDOW, ring: tuple[float, float] = RING,
+                  near: float = NEAR) -> OutlineRings:
+    """The outline geometry shared by this harmonizer and the seam cue (``backend.iqa.harmonyiqa.seam``)."""
     import cv2
 
     pixels = np.ascontiguousarray(image, dtype=np.float32)
     inside = np.ascontiguousarray(mask, dtype=np.uint8)
     depth_in = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
     depth_out = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3)
-    low, high = RING
+    low, high = ring
 
-    def local_mean(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        weight = ring.astype(np.float32)
-        total = cv2.boxFilter(weight, -1, (WINDOW, WINDOW), normalize=False, borderType=cv2.BORDER_CONSTANT)
-        summed = cv2.boxFilter(pixels * weight[..., None], -1, (WINDOW, WINDOW), normalize=False,
+    def local_mean(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = band.astype(np.float32)
+        total = cv2.boxFilter(weight, -1, (window, window), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        summed = cv2.boxFilter(pixels * weight[..., None], -1, (window, window), normalize=False,
                                borderType=cv2.BORDER_CONSTANT)
         return summed / np.maximum(total, 1e-6)[..., None], total
 
     inner, inner_weight = local_mean((depth_in > low) & (depth_in <= high))
     outer, outer_weight = local_mean((depth_out > low) & (depth_out <= high))
     usable = (inner_weight > 0.5) & (outer_weight > 0.5)
-    out_band = (depth_out > 0) & (depth_out <= NEAR) & usable
-    in_band = (depth_in > 0) & (depth_in <= NEAR) & usable
+    return OutlineRings(pixels, inner, outer, inner_band=(depth_in > 0) & (depth_in <= near) & usable,
+                        outer_band=(depth_out > 0) & (depth_out <= near) & usable)
+
+
+def outline_samples(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The outline's colours (float RGB 0..255, (N, 3) each): outer band pixels ``p`` with their local inner
+    and outer ring colours ``c`` and ``b``; inner band pixels ``q`` with theirs, ``qc`` and ``qb``."""
+    rings = outline_rings(image, mask)
 
     def take(values: np.ndarray, band: np.ndarray) -> np.ndarray:
         return values[band].astype(np.float64)
 
-    return {"p": take(pixels, out_band), "c": take(inner, out_band), "b": take(outer, out_band),
-            "q": take(pixels, in_band), "qc": take(inner, in_band), "qb": take(outer, in_band)}
+    out_band, in_band = rings.outer_band, rings.inner_band
+    return {"p": take(rings.pixels, out_band), "c": take(rings.inner, out_band), "b": take(rings.outer, out_band),
+            "q": take(rings.pixels, in_band), "qc": take(rings.inner, in_band), "qb": take(rings.outer, in_band)}
 
 
 def cross_matrix(d: np.ndarray) -> np.ndarray:
