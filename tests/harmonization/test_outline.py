@@ -86,3 +86,22 @@ def test_the_equation_is_the_cross_product_of_the_outline_direction():
     cross = outline.cross_matrix(np.array([[10.0, 0.0, 0.0]]))[0]
     assert np.allclose(cross @ np.array([50.0, 0.0, 0.0]), 0.0)
     assert np.linalg.norm(cross @ np.array([0.0, 50.0, 0.0])) == pytest.approx(500.0)
+
+
+def test_the_harmonize_tab_shows_the_outline_inverse_first_only_when_it_had_evidence():
+    from backend.harmonization.base import HarmonizationResult
+    from backend.harmonization.service import MethodResult
+    from ui.harmonize import default_shown
+
+    image = np.zeros((4, 4, 3), np.uint8)
+
+    def run(fallback: bool, fmse: dict[str, float] | None = None) -> list[MethodResult]:
+        details = {"outline-inverse": {"fallback": fallback}}
+        return [MethodResult(name, HarmonizationResult(image, details.get(name, {})), 0.0,
+                             {"fmse": (fmse or {}).get(name, 0.0)})
+                for name in ("composite", "srh-tiny", "semantic-routing", "outline-inverse")]
+
+    assert default_shown(run(fallback=False), has_reference=False) == "outline-inverse"
+    assert default_shown(run(fallback=True), has_reference=False) == "semantic-routing"
+    with_reference = run(False, {"srh-tiny": 50.0, "semantic-routing": 80.0, "outline-inverse": 90.0})
+    assert default_shown(with_reference, has_reference=True) == "srh-tiny"
