@@ -41,7 +41,7 @@ scale 100, for a mean held-out SRCC of 0.31 (first version 0.26); the unseen sou
 version 0.12). Smoothing lowered it monotonically (0 / 0.4 / 0.8: 0.32 / 0.29 / 0.28 with five thresholds) and
 the dilation/erosion variants lowered it too (0.24: the maximum over more outlines finds more natural seams).
 On a second draw of composites (``data/harmonyiqa-lite-src6-b``, README) the present setting gives 0.28
-(first version 0.20), unseen 0.24 (0.16): better on both draws, but the 0.3 target of #23 is not reliably met.
+(first version 0.20; 0.26 when each fold picks its setting there), unseen 0.24 (0.16): better on both draws, but the 0.3 target of #23 is not reliably met.
 ``benchmarks/seam_search.py`` measures all of this.
 
 Scale: the score is ``100 / (1 + seam / SEAM_MID)`` (higher is better, 0-100 like HarmonyIQA-lite), with
