@@ -14,6 +14,14 @@ matrix is ill-conditioned, so pyiqa's own float32 value drifts from the same for
 1e-6 (the rest is pyiqa's remaining float32 steps, e.g. 0.9999989 for an image against itself; the test
 allows 1e-5), and plain pyiqa within 1e-3 at the sizes used here.
 
+Fused multiply-adds. pyiqa's colour matrix product is a ``torch.matmul``; on some CPUs (this project's
+AVX-512 machines of 2026-12-07) torch evaluates it as a chain of fused multiply-adds
+``fma(b, wb, fma(g, wg, r wr))``, which rounds once where the plain order rounds twice, so the exact decimal
+ties get a Y one level apart. The equality tests therefore give pyiqa its own formula evaluated in the plain
+order (:func:`plain_order_rgb2yiq`, patched into pyiqa for this module) on every machine, and
+:func:`test_plain_pyiqa_luma_differs_only_on_ties` pins what the fused order changes: only tie pixels, by at
+most one level, and our fused emulation (``fused=True``) equals it there.
+
 The default run (``-m "not slow"``) takes about half a minute; the slow tests add every photo at every size
 and all 2^24 RGB triples for the luma.
 """
@@ -32,6 +40,29 @@ from PIL import Image, ImageFilter
 from backend.errors import InputError
 from backend.iqa.classical.fast import FAST_METRICS, FULL_REFERENCE, fast_scores
 from backend.iqa.classical.fast.colour import luma_255
+
+
+def plain_order_rgb2yiq(x: torch.Tensor) -> torch.Tensor:
+    """pyiqa's ``rgb2yiq`` with its matrix product written out, red + green, then + blue, each step rounded."""
+    weights = torch.tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]).to(x)
+    red, green, blue = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    return torch.cat([(red * weights[row, 0] + green * weights[row, 1]) + blue * weights[row, 2] for row in range(3)], 1)
+
+
+@pytest.fixture(autouse=True)
+def pyiqa_in_plain_order(monkeypatch):
+    """Every pyiqa module that holds ``rgb2yiq`` gets :func:`plain_order_rgb2yiq` (module docstring)."""
+    import sys
+
+    import pyiqa  # noqa: F401  (loads the architectures)
+    from pyiqa.utils import color_util
+
+    original = color_util.rgb2yiq
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("pyiqa") and getattr(module, "rgb2yiq", None) is original:
+            monkeypatch.setattr(module, "rgb2yiq", plain_order_rgb2yiq)
+    yield original
+
 
 TOLERANCE = 1e-4  # the contract, for every value
 # Each metric is held to about 100x the agreement it reaches here, so that a changed equation or constant
@@ -143,6 +174,24 @@ def test_luma_equals_pyiqa_on_rounding_ties():
     ties = codes[decimal % 1000 == 500]
     sample = np.random.default_rng(0).choice(codes, 20_000, replace=False)
     assert_luma_equals_pyiqa(np.concatenate([ties, sample]).astype(np.uint32))
+
+
+def test_plain_pyiqa_luma_differs_only_on_ties(pyiqa_in_plain_order):
+    """Plain pyiqa (the machine's own matmul) against our luma: equal off the decimal ties, and on them equal to
+    the plain order or to the fused order, at most one level from ours."""
+    codes = np.arange(256**3, dtype=np.int64)
+    decimal = 299 * (codes >> 16) + 587 * ((codes >> 8) & 255) + 114 * (codes & 255)
+    is_tie = decimal % 1000 == 500
+    chosen = np.concatenate([codes[is_tie], np.random.default_rng(1).choice(codes[~is_tie], 20_000, replace=False)])
+    triples = np.stack([(chosen >> 16) & 255, (chosen >> 8) & 255, chosen & 255], axis=-1).astype(np.uint8)
+    triples = triples.reshape(1, 1, -1, 3)
+    with torch.no_grad():
+        plain = (pyiqa_in_plain_order(to_tensor(triples))[:, :1] * 255).round().reshape(-1).numpy()
+    ours, fused = luma_255(triples).reshape(-1), luma_255(triples, fused=True).reshape(-1)
+    ties = is_tie[chosen]
+    assert np.array_equal(plain[~ties], ours[~ties]) and np.array_equal(fused[~ties], ours[~ties])
+    assert np.array_equal(plain, ours) or np.array_equal(plain, fused)
+    assert np.abs(fused - ours).max() == 1.0
 
 
 @pytest.mark.slow
