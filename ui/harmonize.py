@@ -5,8 +5,8 @@ the photo shows through; the painted layer's alpha is the mask) or an uploaded m
 (the real photo) for the iHarmony4 metrics, and one or several harmonizers (those that cannot run on this
 server are listed greyed out with the reason). Outputs, each labelled with its method: a before/after slider
 (composite vs the result you pick; by default the best by the reference's fMSE when there is one, else the
-outline-inverse result when its outline gave evidence, else semantic routing), a gallery of every result captioned with its method (clicking one shows it in the
-slider), the similarity overlay (which background instances drove the colours), and a metrics table with the
+outline-inverse result when its outline gave evidence, else semantic routing), a gallery of every result
+captioned with its method (clicking one shows it in the slider), the similarity overlay (which background instances drove the colours), and a metrics table with the
 direction of each metric and the best value highlighted. A method that fails gets a row with its reason;
 the others' results stay. A composite above the working size is harmonized at it (the note says so) and the
 result file is carried back to the composite's own size (``backend.harmonization.service``). API endpoint

@@ -8,8 +8,8 @@ is exactly a half in decimal arithmetic, the rounded Y depends on these float32 
 order of operations makes our Y identical to pyiqa's for all 2^24 RGB triples (checked by
 ``tests/iqa/test_fast_metrics.py``) where torch rounds each step of the matrix product. Where torch fuses the
 multiply-adds (AVX-512 machines), the ties come out one level apart; ``fused=True`` reproduces that order, but
-the metrics use the plain one, so there they differ from plain pyiqa by that much (README). Products come from 256-entry tables, so a pixel costs three look-ups
-and two additions.
+the metrics use the plain one, so there they differ from plain pyiqa by that much (README). Products come
+from 256-entry tables, so a pixel costs three look-ups and two additions.
 """
 
 from __future__ import annotations
