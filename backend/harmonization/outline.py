@@ -67,10 +67,10 @@ DEFAULTS = {"strength": 0.01, "inner": 0.3}  # chosen leave-one-source-out (modu
 
 @dataclass(frozen=True)
 class OutlineRings:
-    """The colours around a mask's outline (all (H, W) or (H, W, 3) float32 arrays of the image's size):
-    ``pixels``; ``inner`` and ``outer``, the local mean colours of the rings ``ring`` px inside and outside the
-    boundary over a ``window`` x ``window`` window, valid where ``usable``; ``inner_band`` and ``outer_band``,
-    the usable pixels at most ``near`` px inside and outside the boundary."""
+    """The colours around a mask's outline (arrays of the image's size): ``pixels`` (float32 RGB); ``inner`` and
+    ``outer``, the local mean colours of the rings ``ring`` px inside and outside the boundary over a ``window`` x
+    ``window`` window; ``inner_band`` and ``outer_band`` (bool), the pixels at most ``near`` px inside and outside
+    the boundary where both rings have pixels in the window (elsewhere ``inner``/``outer`` mean nothing)."""
 
     pixels: np.ndarray
     inner: np.ndarray

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend import registry
 from backend.errors import InputError
@@ -105,3 +107,31 @@ def test_the_harmonize_tab_shows_the_outline_inverse_first_only_when_it_had_evid
     assert default_shown(run(fallback=True), has_reference=False) == "semantic-routing"
     with_reference = run(False, {"srh-tiny": 50.0, "semantic-routing": 80.0, "outline-inverse": 90.0})
     assert default_shown(with_reference, has_reference=True) == "srh-tiny"
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), height=st.integers(1, 40), width=st.integers(1, 40),
+       kind=st.sampled_from(["noise", "blobs", "full", "one pixel"]))
+def test_any_mask_gives_a_valid_image_or_a_sentence(seed, height, width, kind):
+    """Fuzzed masks (random bits, blurred blobs, everything, a single pixel) on random images: the harmonizer
+    returns an 8-bit image of the same size with the background untouched and a finite map, or an InputError."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    if kind == "noise":
+        mask = rng.random((height, width)) < 0.5
+    elif kind == "blobs":
+        mask = cv2.GaussianBlur(rng.random((height, width)), (0, 0), 3) > 0.5
+    elif kind == "full":
+        mask = np.ones((height, width), bool)
+    else:
+        mask = np.zeros((height, width), bool)
+        mask[rng.integers(height), rng.integers(width)] = True
+    try:
+        result = registry.create("outline-inverse").harmonize(image, mask)
+    except InputError:
+        return
+    assert result.image.shape == image.shape and result.image.dtype == np.uint8
+    assert np.array_equal(result.image[~mask], image[~mask])
+    assert np.all(np.isfinite(result.details["inverse_map"]["A"])) and np.all(np.isfinite(result.details["inverse_map"]["t"]))

@@ -20,7 +20,7 @@ AVX-512 machines of 2026-12-07) torch evaluates it as a chain of fused multiply-
 ties get a Y one level apart. The equality tests therefore give pyiqa its own formula evaluated in the plain
 order (:func:`plain_order_rgb2yiq`, patched into pyiqa for this module) on every machine, and
 :func:`test_plain_pyiqa_luma_differs_only_on_ties` pins what the fused order changes: only tie pixels, by at
-most one level, and our fused emulation (``fused=True``) equals it there.
+most one level, and :func:`fused_order_luma` (the fused order emulated) equals it there.
 
 The default run (``-m "not slow"``) takes about half a minute; the slow tests add every photo at every size
 and all 2^24 RGB triples for the luma.
@@ -47,6 +47,17 @@ def plain_order_rgb2yiq(x: torch.Tensor) -> torch.Tensor:
     weights = torch.tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]).to(x)
     red, green, blue = x[:, 0:1], x[:, 1:2], x[:, 2:3]
     return torch.cat([(red * weights[row, 0] + green * weights[row, 1]) + blue * weights[row, 2] for row in range(3)], 1)
+
+
+def fused_order_luma(images: np.ndarray) -> np.ndarray:
+    """Y x 255, rounded, in the order torch takes where it fuses multiply-adds, ``fma(b, wb, fma(g, wg, r wr))``:
+    each product is exact in float64 and each sum is rounded once to float32."""
+    unit = (np.arange(256, dtype=np.float32) / np.float32(255)).astype(np.float64)
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32).astype(np.float64)
+    red, green, blue = (unit * weights[channel] for channel in range(3))
+    partial = (red.astype(np.float32).astype(np.float64).take(images[..., 0]) + green.take(images[..., 1]))
+    luma = (partial.astype(np.float32).astype(np.float64) + blue.take(images[..., 2])).astype(np.float32)
+    return np.rint(luma * np.float32(255)).astype(np.float64)
 
 
 @pytest.fixture(autouse=True)
@@ -187,7 +198,7 @@ def test_plain_pyiqa_luma_differs_only_on_ties(pyiqa_in_plain_order):
     triples = triples.reshape(1, 1, -1, 3)
     with torch.no_grad():
         plain = (pyiqa_in_plain_order(to_tensor(triples))[:, :1] * 255).round().reshape(-1).numpy()
-    ours, fused = luma_255(triples).reshape(-1), luma_255(triples, fused=True).reshape(-1)
+    ours, fused = luma_255(triples).reshape(-1), fused_order_luma(triples).reshape(-1)
     ties = is_tie[chosen]
     assert np.array_equal(plain[~ties], ours[~ties]) and np.array_equal(fused[~ties], ours[~ties])
     assert np.array_equal(plain, ours) or np.array_equal(plain, fused)

@@ -67,6 +67,7 @@ from __future__ import annotations
 import numpy as np
 
 from backend.errors import InputError
+from backend.harmonization.outline import outline_rings
 from backend.images import check_mask
 from backend.protocols import ScoreResult, check_inputs
 
@@ -99,8 +100,6 @@ def _shrink(image: np.ndarray, mask: np.ndarray | None, side: int) -> tuple[np.n
 def outline_residuals(image: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """How far the inner and outer outline pixels fall from their local background-object colour segments
     (module docstring): ``{"inside", "outside", "seam" (their sum), "pixels"}``; NaN where a band is too short."""
-    from backend.harmonization.outline import outline_rings
-
     rings = outline_rings(image, mask, WINDOW, RING, NEAR)
     pixels, inner_mean, outer_mean = rings.pixels, rings.inner, rings.outer
     result: dict[str, float] = {"pixels": 0.0}

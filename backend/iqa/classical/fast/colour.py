@@ -7,8 +7,8 @@ precision (float32, or float64 where the metric casts first, e.g. CW-SSIM), and 
 is exactly a half in decimal arithmetic, the rounded Y depends on these float32 details; reproducing the
 order of operations makes our Y identical to pyiqa's for all 2^24 RGB triples (checked by
 ``tests/iqa/test_fast_metrics.py``) where torch rounds each step of the matrix product. Where torch fuses the
-multiply-adds (AVX-512 machines), the ties come out one level apart; ``fused=True`` reproduces that order, but
-the metrics use the plain one, so there they differ from plain pyiqa by that much (README). Products come
+multiply-adds (AVX-512 machines), the ties come out one level apart, so there the metrics differ from plain
+pyiqa by that much (README; the test file emulates the fused order to pin it). Products come
 from 256-entry tables, so a pixel costs three look-ups and two additions.
 """
 
@@ -31,31 +31,22 @@ def _product_tables(row: int, dtype: type, scale: float) -> tuple[np.ndarray, np
     return tuple(unit.astype(dtype) * weights[channel] for channel in range(3))
 
 
-def yiq_channel(images: np.ndarray, row: int = 0, dtype: type = np.float32, scale: float = 1.0,
-                fused: bool = False) -> np.ndarray:
+def yiq_channel(images: np.ndarray, row: int = 0, dtype: type = np.float32, scale: float = 1.0) -> np.ndarray:
     """Channel ``row`` (0 = Y, 1 = I, 2 = Q) of YIQ for a batch N x H x W x 3 uint8, as N x H x W ``dtype``.
 
     ``scale`` multiplies ``float32(u / 255)`` in float32 before the colour matrix (FSIM works on that
     0..255 scale); the products are summed red + green, then + blue, as pyiqa's matrix product does on CPUs
-    where torch rounds every step. ``fused=True`` (float32 only) gives the order torch takes where it fuses
-    multiply-adds, ``fma(b, wb, fma(g, wg, r wr))``: each product is exact in float64 and each sum is rounded
-    once to float32, which matches torch on every decimal tie (``tests/iqa/test_fast_metrics.py``).
+    where torch rounds every step (module docstring).
     """
     red, green, blue = _product_tables(row, dtype, scale)
-    if not fused:
-        return (red.take(images[..., 0]) + green.take(images[..., 1])) + blue.take(images[..., 2])
-    unit = (np.arange(256, dtype=np.float32) / np.float32(255)) * np.float32(scale)
-    weights = YIQ_FROM_RGB[row].astype(np.float64)
-    green_exact, blue_exact = (unit.astype(np.float64) * weights[c] for c in (1, 2))
-    partial = (red.take(images[..., 0]).astype(np.float64) + green_exact.take(images[..., 1])).astype(np.float32)
-    return (partial.astype(np.float64) + blue_exact.take(images[..., 2])).astype(dtype)
+    return (red.take(images[..., 0]) + green.take(images[..., 1])) + blue.take(images[..., 2])
 
 
-def luma_255(images: np.ndarray, dtype: type = np.float32, out: type = np.float64, fused: bool = False) -> np.ndarray:
+def luma_255(images: np.ndarray, dtype: type = np.float32, out: type = np.float64) -> np.ndarray:
     """pyiqa's ``to_y_channel(x, 255)``: Y in ``dtype``, times 255, rounded half to even, as ``out``.
 
-    The values are whole numbers 0..255, exact in any output type. ``fused``: see :func:`yiq_channel`.
+    The values are whole numbers 0..255, exact in any output type.
     """
-    luma = yiq_channel(images, 0, dtype, fused=fused)
+    luma = yiq_channel(images, 0, dtype)
     luma *= dtype(255)
     return np.rint(luma, out=luma).astype(out, copy=False)
